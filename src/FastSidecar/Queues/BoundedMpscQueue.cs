@@ -1,0 +1,109 @@
+namespace FastSidecar.Queues;
+
+/// <summary>
+/// The application → loop queue: any number of sending threads, one consumer (the loop). Producers that find it
+/// full may block until the loop frees a slot; the loop never blocks.
+/// </summary>
+/// <remarks>
+/// Thread-safety: <see cref="TryEnqueue"/>, <see cref="Enqueue"/> and <see cref="Complete"/> from any thread;
+/// <see cref="TryDequeue"/> from one consumer thread at a time. Items from one producer thread keep their order.
+/// The consumer is not woken from here: the loop has its own wake-up (see <c>SidecarLoop.Wake</c>), which the
+/// caller rings after a successful enqueue. Completion is a flag checked before each enqueue, not a lock, so an
+/// enqueue racing <see cref="Complete"/> from another thread may still land; <see cref="TryDequeue"/> drains it.
+/// </remarks>
+internal sealed class BoundedMpscQueue<T>
+{
+    private readonly MpscRing<T> _ring;
+    private readonly WaitSignal _space; // producers parked on a full ring wait here
+    private volatile bool _completed;
+
+    /// <summary>Creates a queue of <paramref name="capacity"/> slots (a power of two); blocked producers spin
+    /// <paramref name="spinCount"/> times before parking.</summary>
+    public BoundedMpscQueue(int capacity, int spinCount = WaitSignal.DefaultSpinCount)
+    {
+        _ring = new MpscRing<T>(capacity);
+        _space = new WaitSignal(spinCount);
+    }
+
+    /// <summary>The number of slots.</summary>
+    public int Capacity => _ring.Capacity;
+
+    /// <summary>Items queued right now (a snapshot).</summary>
+    public int Count => _ring.Count;
+
+    /// <summary>Producers parked on a full queue right now (a snapshot, for diagnostics and tests).</summary>
+    public int ParkedProducers => _space.ParkedCount;
+
+    /// <summary>True once <see cref="Complete"/> has been called.</summary>
+    public bool IsCompleted => _completed;
+
+    /// <summary>Adds <paramref name="item"/> if there is room and the queue is not completed. Never blocks.</summary>
+    public bool TryEnqueue(in T item) => !_completed && _ring.TryEnqueue(item);
+
+    /// <summary>
+    /// Adds <paramref name="item"/>, blocking while the queue is full for up to <paramref name="timeout"/>
+    /// (<see cref="TimeSpan.Zero"/>: do not wait; <see cref="Timeout.InfiniteTimeSpan"/>: wait forever).
+    /// </summary>
+    public QueueWaitResult Enqueue(in T item, TimeSpan timeout)
+    {
+        if (_completed)
+        {
+            return QueueWaitResult.Completed;
+        }
+
+        if (_ring.TryEnqueue(item))
+        {
+            return QueueWaitResult.Success;
+        }
+
+        long deadline = WaitSignal.DeadlineFrom(timeout);
+        while (true)
+        {
+            bool ready = _space.Wait(new SpaceOrCompleted(this), deadline);
+            if (_completed)
+            {
+                return QueueWaitResult.Completed;
+            }
+
+            // Try even when the wait timed out: the slot may have freed at the deadline.
+            if (_ring.TryEnqueue(item))
+            {
+                return QueueWaitResult.Success;
+            }
+
+            if (!ready)
+            {
+                return QueueWaitResult.TimedOut;
+            }
+
+            // Another producer took the slot we were woken for; wait again against the same deadline.
+        }
+    }
+
+    /// <summary>Takes the oldest item, if any, and wakes one blocked producer only if one is parked.
+    /// One consumer thread at a time.</summary>
+    public bool TryDequeue(out T item)
+    {
+        if (!_ring.TryDequeue(out item))
+        {
+            return false;
+        }
+
+        // The ring released the slot with a release store; Notify fences before reading the parked count.
+        _space.Notify();
+        return true;
+    }
+
+    /// <summary>Refuses further enqueues and wakes every blocked producer (they return
+    /// <see cref="QueueWaitResult.Completed"/>). Items already queued stay for <see cref="TryDequeue"/>. Idempotent.</summary>
+    public void Complete()
+    {
+        _completed = true;
+        _space.NotifyAll();
+    }
+
+    private readonly struct SpaceOrCompleted(BoundedMpscQueue<T> queue) : IWaitCondition
+    {
+        public bool IsSatisfied => queue._completed || queue._ring.Count < queue._ring.Capacity;
+    }
+}

@@ -1,0 +1,207 @@
+using System.Diagnostics;
+
+namespace FastSidecar.Queues;
+
+/// <summary>A condition a <see cref="WaitSignal"/> waiter waits for; a struct so the check inlines into the spin.</summary>
+internal interface IWaitCondition
+{
+    /// <summary>Reads the shared state with acquire semantics and says whether the waiter can go on.</summary>
+    bool IsSatisfied { get; }
+}
+
+/// <summary>
+/// Park/wake for threads waiting on a lock-free queue: waiters spin a bounded number of times, then block; a
+/// notifier pays a fence and one volatile read when nobody is blocked, and a lock and a pulse only when somebody is.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Why <see cref="Monitor"/> and not an event or a semaphore: the waiter must hold something from the moment it
+/// announces itself until it is blocked, or a notification that lands between its last re-check and its block is
+/// lost. <see cref="Monitor.Wait(object, int)"/> releases the lock and enqueues the waiter atomically, which closes
+/// that window; <see cref="Monitor.Pulse"/> wakes exactly one waiter (one item frees one slot or feeds one consumer,
+/// so no thundering herd) and <see cref="Monitor.PulseAll"/> serves completion. A <see cref="ManualResetEventSlim"/>
+/// wakes everyone and needs a racy reset; a <see cref="SemaphoreSlim"/> keeps permits released to waiters that
+/// timed out meanwhile, and spins again inside after we have already spun. A monitor owns no kernel handle, so a
+/// queue that is never disposed leaks nothing (the reinitialisation goal counts file descriptors).
+/// </para>
+/// <para>
+/// Lost wake-up argument (a Dekker pair). The notifier stores its publication (an item, a freed slot, the
+/// completed flag), executes a full fence, then loads <see cref="_parked"/>. The waiter, holding <see cref="_gate"/>,
+/// increments <see cref="_parked"/> with an interlocked instruction (a full fence), then loads the shared state
+/// through <see cref="IWaitCondition.IsSatisfied"/>. A fence on each side between its store and its load forbids
+/// the outcome in which both loads miss the other's store; so either the waiter's re-check sees the publication and
+/// it does not block, or the notifier sees <c>_parked != 0</c> and takes <see cref="_gate"/>, which it can only get
+/// once the waiter is inside <see cref="Monitor.Wait(object, int)"/> (or has left it): the pulse cannot fall
+/// into the gap. A release store alone is not enough on the notifier side: x86 lets a later load overtake an
+/// earlier store (the store buffer), which is exactly the forbidden outcome, hence the fence in
+/// <see cref="Notify"/>. A waiter that is woken, times out or is pulsed while timing out always re-checks the
+/// condition under the lock before it reports a timeout, so a pulse delivered to it is never wasted on an item.
+/// </para>
+/// <para>
+/// Thread-safety: every member is safe from any thread. Spurious returns do not happen (a waiter returns true only
+/// when it saw the condition true), but the condition may be false again by the time the caller acts, so callers
+/// loop.
+/// </para>
+/// </remarks>
+internal sealed class WaitSignal
+{
+    /// <summary>Spin iterations before parking when the owner does not say: a few tens of microseconds, about what
+    /// waking a parked thread costs on a small virtual machine, so spinning pays when the wait is short.</summary>
+    public const int DefaultSpinCount = 50;
+
+    private readonly object _gate = new(); // monitor that waiters block on; held from announcing to blocking
+    private readonly int _spinCount;
+    private int _parked; // waiters announced under _gate and not yet gone; read lock-free by notifiers
+
+    /// <summary>Creates a signal whose waiters spin <paramref name="spinCount"/> times (0: park at once).</summary>
+    public WaitSignal(int spinCount = DefaultSpinCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(spinCount);
+        _spinCount = spinCount;
+    }
+
+    /// <summary>The bounded number of spin iterations a waiter makes before it parks.</summary>
+    public int SpinCount => _spinCount;
+
+    /// <summary>The number of threads parked (or about to park, or just woken) right now; a snapshot.</summary>
+    public int ParkedCount => Volatile.Read(ref _parked);
+
+    /// <summary>
+    /// Turns a timeout into an absolute <see cref="Stopwatch"/> deadline, computed once per call so that re-waits after
+    /// a lost race do not extend it. <see cref="TimeSpan.Zero"/> gives a deadline already passed (no wait);
+    /// <see cref="Timeout.InfiniteTimeSpan"/> gives <see cref="long.MaxValue"/> (forever).
+    /// </summary>
+    public static long DeadlineFrom(TimeSpan timeout)
+    {
+        if (timeout == Timeout.InfiniteTimeSpan)
+        {
+            return long.MaxValue;
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
+        long now = Stopwatch.GetTimestamp();
+        // Saturate rather than overflow: a timeout of years is as good as forever.
+        double ticks = timeout.Ticks * ((double)Stopwatch.Frequency / TimeSpan.TicksPerSecond);
+        return ticks >= long.MaxValue - now ? long.MaxValue : now + (long)Math.Ceiling(ticks);
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="condition"/> holds or <paramref name="deadline"/> (a <see cref="Stopwatch"/>
+    /// timestamp, see <see cref="DeadlineFrom"/>) passes. Returns true when the condition was seen true.
+    /// </summary>
+    public bool Wait<TCondition>(TCondition condition, long deadline)
+        where TCondition : struct, IWaitCondition
+    {
+        if (condition.IsSatisfied)
+        {
+            return true;
+        }
+
+        if (deadline != long.MaxValue && Stopwatch.GetTimestamp() >= deadline)
+        {
+            return false;
+        }
+
+        // Spin phase: no Sleep(1) (it costs a scheduler tick); after the first iterations SpinWait yields, which on a
+        // two-core machine lets the very thread we wait for run.
+        SpinWait spinner = default;
+        for (int i = 0; i < _spinCount; i++)
+        {
+            spinner.SpinOnce(sleep1Threshold: -1);
+            if (condition.IsSatisfied)
+            {
+                return true;
+            }
+
+            if (deadline != long.MaxValue && Stopwatch.GetTimestamp() >= deadline)
+            {
+                return false;
+            }
+        }
+
+        return Park(condition, deadline);
+    }
+
+    /// <summary>
+    /// Wakes one parked waiter, if any. Call after publishing the change the waiter waits for; costs a full fence and
+    /// a volatile read when nobody is parked (no lock, no system call).
+    /// </summary>
+    public void Notify()
+    {
+        // StoreLoad: the caller's publication must be globally visible before we read _parked (see remarks).
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _parked) != 0)
+        {
+            WakeOne();
+        }
+    }
+
+    /// <summary>Wakes every parked waiter (completion). Not for the hot path: always takes the lock.</summary>
+    public void NotifyAll()
+    {
+        // Taking the lock is itself a full fence, and it waits out any waiter between announcing and blocking.
+        lock (_gate)
+        {
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    private void WakeOne()
+    {
+        lock (_gate)
+        {
+            Monitor.Pulse(_gate);
+        }
+    }
+
+    private bool Park<TCondition>(TCondition condition, long deadline)
+        where TCondition : struct, IWaitCondition
+    {
+        lock (_gate)
+        {
+            // Full fence: the announcement is visible before the re-check below reads the shared state.
+            Interlocked.Increment(ref _parked);
+            try
+            {
+                while (true)
+                {
+                    if (condition.IsSatisfied)
+                    {
+                        return true;
+                    }
+
+                    int milliseconds = RemainingMilliseconds(deadline);
+                    if (milliseconds == 0)
+                    {
+                        return false;
+                    }
+
+                    // Whether pulsed, timed out or both, loop to re-check before reporting anything.
+                    Monitor.Wait(_gate, milliseconds);
+                }
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _parked);
+            }
+        }
+    }
+
+    private static int RemainingMilliseconds(long deadline)
+    {
+        if (deadline == long.MaxValue)
+        {
+            return Timeout.Infinite;
+        }
+
+        long remaining = deadline - Stopwatch.GetTimestamp();
+        if (remaining <= 0)
+        {
+            return 0;
+        }
+
+        // Round up so that a wake-up by timeout never comes before the deadline; the loop re-waits if it does.
+        double milliseconds = Math.Ceiling(remaining * 1000.0 / Stopwatch.Frequency);
+        return milliseconds >= int.MaxValue ? int.MaxValue - 1 : Math.Max(1, (int)milliseconds);
+    }
+}
