@@ -29,12 +29,15 @@ internal static class HttpHeaderBlock
     /// <param name="maxBytes">Largest block accepted, terminator included.</param>
     /// <param name="blockLength">Length of the block including its final CRLFCRLF, when found.</param>
     /// <param name="firstLineLength">Length of the first line excluding its CRLF, or -1 when its CRLF has not arrived.</param>
+    /// <param name="malformedStatus">Status code put on the exception for a bare CR or LF.</param>
+    /// <param name="tooLargeStatus">Status code put on the exception when the limit is crossed.</param>
     /// <returns>True when the whole block is in the buffer.</returns>
     /// <exception cref="WebSocketHandshakeException">
     /// A bare CR or LF, or <paramref name="maxBytes"/> bytes without the end of the block; checked on the bytes
     /// present, so a peer that trickles an endless block fails as soon as it crosses the limit.
     /// </exception>
-    public static bool TryFindEnd(in ReadOnlySequence<byte> buffer, int maxBytes, out int blockLength, out int firstLineLength)
+    public static bool TryFindEnd(in ReadOnlySequence<byte> buffer, int maxBytes, out int blockLength, out int firstLineLength,
+        int? malformedStatus = null, int? tooLargeStatus = null)
     {
         blockLength = 0;
         firstLineLength = -1;
@@ -72,7 +75,7 @@ internal static class HttpHeaderBlock
                 {
                     if (b != (byte)'\n')
                     {
-                        throw new WebSocketHandshakeException($"Bare CR at byte {offset + i} of the HTTP header block; lines must end in CRLF.");
+                        throw new WebSocketHandshakeException($"Bare CR at byte {offset + i} of the HTTP header block; lines must end in CRLF.", malformedStatus);
                     }
 
                     if (firstLineLength < 0)
@@ -82,7 +85,7 @@ internal static class HttpHeaderBlock
                 }
                 else if (b == (byte)'\n')
                 {
-                    throw new WebSocketHandshakeException($"Bare LF at byte {offset + i} of the HTTP header block; lines must end in CRLF.");
+                    throw new WebSocketHandshakeException($"Bare LF at byte {offset + i} of the HTTP header block; lines must end in CRLF.", malformedStatus);
                 }
                 else if (b != (byte)'\r')
                 {
@@ -109,7 +112,7 @@ internal static class HttpHeaderBlock
 
         if (buffer.Length >= maxBytes)
         {
-            throw new WebSocketHandshakeException($"The HTTP header block is larger than the limit of {maxBytes} bytes.");
+            throw new WebSocketHandshakeException($"The HTTP header block is larger than the limit of {maxBytes} bytes.", tooLargeStatus);
         }
 
         return false;
