@@ -72,7 +72,7 @@ public sealed class KestrelEchoPeer : IEchoPeer, IAsyncLifetime
         app.Run(HandleAsync);
         await app.StartAsync();
 
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         Port = new Uri(address).Port;
         _app = app;
     }
