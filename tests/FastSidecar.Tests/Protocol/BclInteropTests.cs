@@ -7,6 +7,11 @@ using FastSidecar.Protocol;
 
 namespace FastSidecar.Tests.Protocol;
 
+// The peer built from our codec is deliberately blocking, as the product's API is, so these tests are synchronous and
+// wait on the BCL's tasks with a bounded Wait. Synchronous xunit tests run without a SynchronizationContext and the
+// BCL socket's continuations run on the thread pool, so the blocking waits cannot deadlock.
+#pragma warning disable xUnit1031
+
 /// <summary>
 /// Our codec on one end of a loopback connection, the BCL's own WebSocket on the other: an independent implementation
 /// must accept what we write and we must parse what it writes, in both roles.

@@ -57,19 +57,21 @@ public class FrameReaderSegmentationTests
     }
 
     [Theory]
-    [InlineData(WebSocketRole.Client)]
-    [InlineData(WebSocketRole.Server)]
-    public void Whole_stream_in_one_segment_gives_the_expected_events(WebSocketRole role)
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Whole_stream_in_one_segment_gives_the_expected_events(bool server)
     {
+        WebSocketRole role = server ? WebSocketRole.Server : WebSocketRole.Client;
         (byte[] stream, List<ReadEvent> expected) = Conversation(mask: role == WebSocketRole.Server);
         AssertSame(expected, ReadAll(role, stream), "one segment");
     }
 
     [Theory]
-    [InlineData(WebSocketRole.Client)]
-    [InlineData(WebSocketRole.Server)]
-    public void Two_segments_cut_at_every_boundary_give_the_same_events(WebSocketRole role)
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Two_segments_cut_at_every_boundary_give_the_same_events(bool server)
     {
+        WebSocketRole role = server ? WebSocketRole.Server : WebSocketRole.Client;
         (byte[] stream, List<ReadEvent> expected) = Conversation(mask: role == WebSocketRole.Server);
         for (int cut = 0; cut <= stream.Length; cut++)
         {
@@ -88,10 +90,11 @@ public class FrameReaderSegmentationTests
     }
 
     [Theory]
-    [InlineData(WebSocketRole.Client)]
-    [InlineData(WebSocketRole.Server)]
-    public void One_byte_per_segment_gives_the_same_events(WebSocketRole role)
+    [InlineData(false)]
+    [InlineData(true)]
+    public void One_byte_per_segment_gives_the_same_events(bool server)
     {
+        WebSocketRole role = server ? WebSocketRole.Server : WebSocketRole.Client;
         (byte[] stream, List<ReadEvent> expected) = Conversation(mask: role == WebSocketRole.Server);
         ReadOnlyMemory<byte>[] parts = BufferSegment.Cut(stream, Enumerable.Range(1, stream.Length - 1));
 
@@ -107,10 +110,11 @@ public class FrameReaderSegmentationTests
     }
 
     [Theory]
-    [InlineData(WebSocketRole.Client)]
-    [InlineData(WebSocketRole.Server)]
-    public void One_MiB_message_cut_at_random_places_gives_the_same_message(WebSocketRole role)
+    [InlineData(false)]
+    [InlineData(true)]
+    public void One_MiB_message_cut_at_random_places_gives_the_same_message(bool server)
     {
+        WebSocketRole role = server ? WebSocketRole.Server : WebSocketRole.Client;
         var random = new Random(2024);
         bool mask = role == WebSocketRole.Server;
         byte[] payload = new byte[1 << 20];

@@ -40,10 +40,10 @@ public class FrameReaderViolationTests
     }
 
     [Theory]
-    [InlineData(Opcode.Ping)]
-    [InlineData(Opcode.Pong)]
-    [InlineData(Opcode.Close)]
-    public void Control_frame_payload_over_125_bytes_is_1002(Opcode opcode)
+    [InlineData((int)Opcode.Ping)]
+    [InlineData((int)Opcode.Pong)]
+    [InlineData((int)Opcode.Close)]
+    public void Control_frame_payload_over_125_bytes_is_1002(int opcode)
     {
         // 126 bytes announced with the 16-bit encoding; the payload itself never arrives, the header is enough.
         byte[] frame = [(byte)(0b_1_000_0000 | (int)opcode), 126, 0x00, 126];
@@ -51,10 +51,10 @@ public class FrameReaderViolationTests
     }
 
     [Theory]
-    [InlineData(Opcode.Ping)]
-    [InlineData(Opcode.Pong)]
-    [InlineData(Opcode.Close)]
-    public void Fragmented_control_frame_is_1002(Opcode opcode)
+    [InlineData((int)Opcode.Ping)]
+    [InlineData((int)Opcode.Pong)]
+    [InlineData((int)Opcode.Close)]
+    public void Fragmented_control_frame_is_1002(int opcode)
     {
         byte[] frame = [(byte)(0b_0_000_0000 | (int)opcode), 0b_0_0000000];
         Assert.Equal(WebSocketCloseCode.ProtocolError, Violation(Client, frame));
@@ -68,13 +68,13 @@ public class FrameReaderViolationTests
     }
 
     [Theory]
-    [InlineData(Opcode.Text)]
-    [InlineData(Opcode.Binary)]
-    public void New_data_frame_inside_a_fragmented_message_is_1002(Opcode second)
+    [InlineData((int)Opcode.Text)]
+    [InlineData((int)Opcode.Binary)]
+    public void New_data_frame_inside_a_fragmented_message_is_1002(int second)
     {
         byte[] stream = Concat(
             Build(Opcode.Binary, fin: false, [1, 2, 3], mask: false),
-            Build(second, fin: true, "ab"u8, mask: false));
+            Build((Opcode)second, fin: true, "ab"u8, mask: false));
         Assert.Equal(WebSocketCloseCode.ProtocolError, Violation(Client, stream));
     }
 

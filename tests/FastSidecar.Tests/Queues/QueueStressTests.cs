@@ -15,6 +15,17 @@ public class QueueStressTests
     private static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan JoinLimit = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// A waiter re-checks its condition when its timeout expires, so a lost wake-up can surface as a success that
+    /// arrived only at the deadline rather than as a time-out; wake-up tests therefore fail on either.
+    /// </summary>
+    private static void AssertWokenInTime(QueueWaitResult result, long startTimestamp, int round)
+    {
+        TimeSpan elapsed = Stopwatch.GetElapsedTime(startTimestamp);
+        Assert.True(result == QueueWaitResult.Success, $"round {round}: {result}, a lost wake-up");
+        Assert.True(elapsed < WaitLimit / 2, $"round {round}: woken only after {elapsed}, a lost wake-up rescued by the timeout");
+    }
+
     /// <summary>The shape of the real outbound descriptor: 16 bytes, no references.</summary>
     private readonly record struct Item(int Producer, int Sequence, long Payload);
 
@@ -63,9 +74,9 @@ public class QueueStressTests
             }
 
             consumerWaits++;
-            Assert.True(
-                consumerSignal.Wait(new NotEmpty(queue), WaitSignal.DeadlineFrom(WaitLimit)),
-                $"consumer starved after {received} items: a lost wake-up");
+            long started = Stopwatch.GetTimestamp();
+            bool woken = consumerSignal.Wait(new NotEmpty(queue), WaitSignal.DeadlineFrom(WaitLimit));
+            AssertWokenInTime(woken ? QueueWaitResult.Success : QueueWaitResult.TimedOut, started, (int)received);
         }
 
         threads.JoinAll(JoinLimit);
@@ -148,7 +159,8 @@ public class QueueStressTests
             var random = new Random(2);
             for (int r = 0; r < Rounds; r++)
             {
-                Assert.Equal(QueueWaitResult.Success, ping.Dequeue(out int value, WaitLimit));
+                long started = Stopwatch.GetTimestamp();
+                AssertWokenInTime(ping.Dequeue(out int value, WaitLimit), started, r);
                 Assert.Equal(r, value);
                 Thread.SpinWait(random.Next(0, 200));
                 Assert.True(pong.TryEnqueue(value));
@@ -160,12 +172,56 @@ public class QueueStressTests
         {
             Thread.SpinWait(random.Next(0, 200));
             Assert.True(ping.TryEnqueue(r));
+            long started = Stopwatch.GetTimestamp();
             QueueWaitResult result = pong.Dequeue(out int echoed, WaitLimit);
-            Assert.True(result == QueueWaitResult.Success, $"round {r}: {result}, a lost wake-up");
+            AssertWokenInTime(result, started, r);
             Assert.Equal(r, echoed);
         }
 
         threads.JoinAll(JoinLimit);
+    }
+
+    [Fact]
+    public void Spmc_racing_handoff_with_random_offsets_never_loses_a_wake_up()
+    {
+        // Both threads leave a common start line each round and reach TryEnqueue / Dequeue after independent random
+        // spins, so over many rounds the enqueue lands everywhere around the consumer's check-announce-park window;
+        // the consumer never spins, so every miss of its first check goes through the park path.
+        const int Rounds = 20_000;
+        var queue = new BoundedSpmcQueue<int>(2, spinCount: 0);
+        int start = 0; // round the producer may start; written by the consumer once it has the previous item
+        var threads = new TestThreads();
+        threads.Start("producer", () =>
+        {
+            var random = new Random(5);
+            for (int r = 0; r < Rounds; r++)
+            {
+                var wait = default(SpinWait);
+                while (Volatile.Read(ref start) != r)
+                {
+                    wait.SpinOnce(sleep1Threshold: -1);
+                }
+
+                Thread.SpinWait(random.Next(0, 64));
+                Assert.True(queue.TryEnqueue(r));
+            }
+        });
+
+        var random = new Random(6);
+        int parks = 0;
+        for (int r = 0; r < Rounds; r++)
+        {
+            Volatile.Write(ref start, r);
+            Thread.SpinWait(random.Next(0, 64));
+            parks += queue.Count == 0 ? 1 : 0;
+            long started = Stopwatch.GetTimestamp();
+            QueueWaitResult result = queue.Dequeue(out int value, WaitLimit);
+            AssertWokenInTime(result, started, r);
+            Assert.Equal(r, value);
+        }
+
+        threads.JoinAll(JoinLimit);
+        Assert.True(parks > 0, "the consumer always found the item waiting; the wake-up path was not exercised");
     }
 
     [Fact]
@@ -180,8 +236,8 @@ public class QueueStressTests
             // Capacity 2 and every other enqueue finds the queue full: the producer parks on space each round.
             for (int r = 0; r < Rounds; r++)
             {
-                QueueWaitResult result = queue.Enqueue(r, WaitLimit);
-                Assert.True(result == QueueWaitResult.Success, $"round {r}: {result}, a lost wake-up");
+                long started = Stopwatch.GetTimestamp();
+                AssertWokenInTime(queue.Enqueue(r, WaitLimit), started, r);
                 consumerSignal.Notify();
             }
         });

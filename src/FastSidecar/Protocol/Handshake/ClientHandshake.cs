@@ -1,0 +1,439 @@
+using System.Buffers;
+using System.Text;
+
+namespace FastSidecar.Protocol.Handshake;
+
+/// <summary>
+/// The client side of the RFC 6455 §4.1 opening handshake: writes the upgrade request and validates the
+/// server's answer.
+/// </summary>
+/// <remarks>
+/// One instance per connection attempt, used by the loop thread only; not thread-safe. Everything that does not
+/// depend on the random key is validated and encoded once, in the constructor, so <see cref="WriteRequest(IBufferWriter{byte})"/>
+/// is one copy into the writer's span. <see cref="TryReadResponse"/> keeps no state between calls: the caller
+/// hands back the same unconsumed bytes with more appended, and the block is rescanned, which costs little
+/// next to a network round trip and is bounded by the header size limit.
+/// </remarks>
+internal sealed class ClientHandshake
+{
+    /// <summary>Default limit on the size of the server's header block.</summary>
+    public const int DefaultMaxHeaderBytes = 16 * 1024;
+
+    // Request header names the handshake writes itself, or that would change how the bytes after the request are read.
+    private static readonly string[] s_reservedHeaders =
+    [
+        "Host", "Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Accept",
+        "Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions", "Content-Length", "Transfer-Encoding",
+    ];
+
+    // Every request byte that comes before the key: request line, fixed headers, subprotocols and extra headers.
+    private readonly byte[] _requestPrefix;
+    private readonly string[] _subProtocols;
+    private readonly int _maxHeaderBytes;
+
+    // The key of the request written last and the accept value it calls for; set by WriteRequest.
+    private readonly byte[] _key = new byte[WebSocketAccept.KeyLength];
+    private readonly byte[] _expectedAccept = new byte[WebSocketAccept.AcceptLength];
+    private bool _requestWritten;
+
+    /// <summary>Validates everything about the request that can be known before connecting.</summary>
+    /// <param name="uri">An absolute ws:// or wss:// URI without a fragment.</param>
+    /// <param name="subProtocols">Subprotocols to offer, in order of preference; tokens, no duplicates.</param>
+    /// <param name="headers">Extra request headers; names are tokens, values have no control characters.</param>
+    /// <param name="maxHeaderBytes">Largest response header block accepted.</param>
+    /// <exception cref="ArgumentException">Any of the above is broken, or a header is one the handshake owns.</exception>
+    public ClientHandshake(Uri uri, IReadOnlyList<string> subProtocols, IReadOnlyList<KeyValuePair<string, string>> headers,
+        int maxHeaderBytes = DefaultMaxHeaderBytes)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        ArgumentNullException.ThrowIfNull(subProtocols);
+        ArgumentNullException.ThrowIfNull(headers);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxHeaderBytes, 64);
+
+        if (!uri.IsAbsoluteUri || (uri.Scheme != "ws" && uri.Scheme != "wss"))
+        {
+            throw new ArgumentException($"A WebSocket URI is absolute with scheme ws or wss: {uri}.", nameof(uri));
+        }
+
+        if (uri.Fragment.Length != 0)
+        {
+            // RFC 6455 §3: fragment identifiers are meaningless for WebSocket URIs and must not be used.
+            throw new ArgumentException("A WebSocket URI must not have a fragment.", nameof(uri));
+        }
+
+        string target = uri.PathAndQuery.Length == 0 ? "/" : uri.PathAndQuery;
+        if (!IsVisibleAscii(target))
+        {
+            throw new ArgumentException($"The request target \"{target}\" is not plain ASCII.", nameof(uri));
+        }
+
+        string host = HostHeaderValue(uri);
+        if (!IsVisibleAscii(host))
+        {
+            throw new ArgumentException($"The host \"{host}\" cannot be written as ASCII.", nameof(uri));
+        }
+
+        _subProtocols = ValidateSubProtocols(subProtocols);
+        KeyValuePair<string, string>[] extra = ValidateHeaders(headers);
+        _maxHeaderBytes = maxHeaderBytes;
+        _requestPrefix = EncodePrefix(target, host, _subProtocols, extra);
+    }
+
+    /// <summary>The key sent by the last <see cref="WriteRequest(IBufferWriter{byte})"/>, as ASCII.</summary>
+    internal ReadOnlySpan<byte> Key => _key;
+
+    /// <summary>Writes the upgrade request with a fresh 16-byte random key.</summary>
+    public void WriteRequest(IBufferWriter<byte> output)
+    {
+        WebSocketAccept.NewKey(_key);
+        WriteRequestWithCurrentKey(output);
+    }
+
+    /// <summary>Writes the upgrade request with the key that encodes <paramref name="nonce"/>; for golden-text tests.</summary>
+    internal void WriteRequest(IBufferWriter<byte> output, ReadOnlySpan<byte> nonce)
+    {
+        WebSocketAccept.KeyFromNonce(nonce, _key);
+        WriteRequestWithCurrentKey(output);
+    }
+
+    private void WriteRequestWithCurrentKey(IBufferWriter<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        WebSocketAccept.Compute(_key, _expectedAccept);
+
+        int length = _requestPrefix.Length + WebSocketAccept.KeyLength + 4;
+        var writer = new AsciiSpanWriter(output.GetSpan(length));
+        writer.Write(_requestPrefix);
+        writer.Write(_key);
+        writer.Write("\r\n\r\n"u8);
+        output.Advance(writer.Position);
+        _requestWritten = true;
+    }
+
+    /// <summary>
+    /// Validates the server's answer once its whole header block has arrived.
+    /// </summary>
+    /// <param name="buffer">
+    /// Bytes received so far. Untouched when the method returns false; on true, sliced past the header block,
+    /// so whatever follows (WebSocket frames the server sent right away) stays in it.
+    /// </param>
+    /// <param name="subProtocol">The subprotocol the server chose, or null when it chose none.</param>
+    /// <returns>False when more bytes are needed; true when the connection is upgraded.</returns>
+    /// <exception cref="WebSocketHandshakeException">
+    /// The answer is not a valid upgrade; <see cref="WebSocketHandshakeException.StatusCode"/> carries the
+    /// server's status once its status line has been read.
+    /// </exception>
+    /// <exception cref="InvalidOperationException">No request has been written yet.</exception>
+    public bool TryReadResponse(ref ReadOnlySequence<byte> buffer, out string? subProtocol)
+    {
+        if (!_requestWritten)
+        {
+            throw new InvalidOperationException("The request must be written before its response is read.");
+        }
+
+        subProtocol = null;
+        CheckVersionPrefix(buffer);
+
+        bool complete = HttpHeaderBlock.TryFindEnd(buffer, _maxHeaderBytes, out int blockLength, out int firstLineLength);
+        if (firstLineLength < 0)
+        {
+            return false;
+        }
+
+        // The status line is checked as soon as it arrives: a refusal fails fast even if the server never finishes its headers.
+        int length = complete ? blockLength : firstLineLength + 2;
+        ReadOnlySpan<byte> block = HttpHeaderBlock.Contiguous(buffer, length, out byte[]? rented);
+        try
+        {
+            ReadOnlySpan<byte> rest = block;
+            int status = ParseStatusLine(HttpHeaderBlock.NextLine(ref rest));
+            if (!complete)
+            {
+                return false;
+            }
+
+            subProtocol = ValidateHeaders(rest, status);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+
+        buffer = buffer.Slice(blockLength);
+        return true;
+    }
+
+    private static void CheckVersionPrefix(in ReadOnlySequence<byte> buffer)
+    {
+        ReadOnlySpan<byte> expected = "HTTP/1."u8;
+        Span<byte> head = stackalloc byte[7];
+        int available = (int)Math.Min(buffer.Length, expected.Length);
+        buffer.Slice(0, available).CopyTo(head);
+        if (!head[..available].SequenceEqual(expected[..available]))
+        {
+            throw new WebSocketHandshakeException(
+                $"The server did not answer with HTTP/1.x; it began with \"{HttpHeaderBlock.Printable(head[..available])}\".");
+        }
+    }
+
+    // status-line = HTTP-version SP status-code SP [ reason-phrase ]   (RFC 9112 §4)
+    private static int ParseStatusLine(ReadOnlySpan<byte> line)
+    {
+        // "HTTP/1.x 101" is 12 bytes; the SP before an empty reason phrase is often left out in practice, so it is optional.
+        if (line.Length < 12 || !line.StartsWith("HTTP/1."u8) || !char.IsAsciiDigit((char)line[7]) || line[8] != (byte)' '
+            || !char.IsAsciiDigit((char)line[9]) || !char.IsAsciiDigit((char)line[10]) || !char.IsAsciiDigit((char)line[11])
+            || (line.Length > 12 && line[12] != (byte)' '))
+        {
+            throw new WebSocketHandshakeException($"Malformed HTTP status line \"{HttpHeaderBlock.Printable(line)}\".");
+        }
+
+        int status = ((line[9] - '0') * 100) + ((line[10] - '0') * 10) + (line[11] - '0');
+        ReadOnlySpan<byte> reason = line.Length > 13 ? line[13..] : default;
+        if (!HttpHeaderBlock.IsFieldValue(reason))
+        {
+            throw new WebSocketHandshakeException($"Malformed HTTP status line \"{HttpHeaderBlock.Printable(line)}\".", status);
+        }
+
+        if (status != 101)
+        {
+            throw new WebSocketHandshakeException(
+                $"The server refused the WebSocket upgrade: {status} {HttpHeaderBlock.Printable(reason)}".TrimEnd() + ".", status);
+        }
+
+        if (line[7] != (byte)'1')
+        {
+            throw new WebSocketHandshakeException("A 101 upgrade must come from HTTP/1.1.", status);
+        }
+
+        return status;
+    }
+
+    // RFC 6455 §4.1, the numbered list after "the client MUST validate the server's response".
+    private string? ValidateHeaders(ReadOnlySpan<byte> rest, int status)
+    {
+        int upgradeCount = 0, acceptCount = 0, protocolCount = 0;
+        bool upgradeIsWebSocket = false, connectionHasUpgrade = false, acceptMatches = false;
+        string? subProtocol = null;
+
+        while (true)
+        {
+            ReadOnlySpan<byte> line = HttpHeaderBlock.NextLine(ref rest);
+            if (line.IsEmpty)
+            {
+                break;
+            }
+
+            HttpHeaderBlock.SplitField(line, status, out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value);
+            if (Ascii.EqualsIgnoreCase(name, "Upgrade"u8))
+            {
+                upgradeCount++;
+                upgradeIsWebSocket = Ascii.EqualsIgnoreCase(value, "websocket"u8);
+            }
+            else if (Ascii.EqualsIgnoreCase(name, "Connection"u8))
+            {
+                // Several Connection lines form one list (RFC 9110 §5.3), so any of them may carry the token.
+                connectionHasUpgrade |= HttpHeaderBlock.ListContains(value, "upgrade"u8);
+            }
+            else if (Ascii.EqualsIgnoreCase(name, "Sec-WebSocket-Accept"u8))
+            {
+                acceptCount++;
+                acceptMatches = value.SequenceEqual(_expectedAccept);
+            }
+            else if (Ascii.EqualsIgnoreCase(name, "Sec-WebSocket-Extensions"u8))
+            {
+                throw new WebSocketHandshakeException(
+                    $"The server selected extensions \"{HttpHeaderBlock.Printable(value)}\" although none were offered.", status);
+            }
+            else if (Ascii.EqualsIgnoreCase(name, "Sec-WebSocket-Protocol"u8))
+            {
+                protocolCount++;
+                subProtocol = MatchOffered(value, status);
+            }
+        }
+
+        if (upgradeCount != 1 || !upgradeIsWebSocket)
+        {
+            throw new WebSocketHandshakeException(upgradeCount == 0
+                ? "The server's answer has no Upgrade header."
+                : "The server's Upgrade header is not exactly \"websocket\".", status);
+        }
+
+        if (!connectionHasUpgrade)
+        {
+            throw new WebSocketHandshakeException("The server's Connection header lacks the \"upgrade\" token.", status);
+        }
+
+        if (acceptCount != 1)
+        {
+            throw new WebSocketHandshakeException(acceptCount == 0
+                ? "The server's answer has no Sec-WebSocket-Accept header."
+                : "The server sent Sec-WebSocket-Accept more than once.", status);
+        }
+
+        if (!acceptMatches)
+        {
+            throw new WebSocketHandshakeException("The server's Sec-WebSocket-Accept does not match the key that was sent.", status);
+        }
+
+        if (protocolCount > 1)
+        {
+            throw new WebSocketHandshakeException("The server sent Sec-WebSocket-Protocol more than once.", status);
+        }
+
+        return subProtocol;
+    }
+
+    private string MatchOffered(ReadOnlySpan<byte> value, int status)
+    {
+        // Subprotocol names are compared exactly: RFC 6455 §4.1 asks for "one of the values" the client sent.
+        foreach (string offered in _subProtocols)
+        {
+            if (value.Length == offered.Length && Ascii.Equals(value, offered))
+            {
+                return offered;
+            }
+        }
+
+        string detail = _subProtocols.Length == 0 ? "none were offered" : $"offered: {string.Join(", ", _subProtocols)}";
+        throw new WebSocketHandshakeException(
+            $"The server selected subprotocol \"{HttpHeaderBlock.Printable(value)}\" which was not offered ({detail}).", status);
+    }
+
+    private static string HostHeaderValue(Uri uri)
+    {
+        // RFC 9110 §7.2: Host is uri-host [ ":" port ], the port left out when it is the scheme's default.
+        string host = uri.HostNameType == UriHostNameType.IPv6 ? uri.Host : uri.IdnHost;
+        return uri.IsDefaultPort ? host : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{host}:{uri.Port}");
+    }
+
+    private static string[] ValidateSubProtocols(IReadOnlyList<string> subProtocols)
+    {
+        var result = new string[subProtocols.Count];
+        for (int i = 0; i < result.Length; i++)
+        {
+            string protocol = subProtocols[i];
+            if (protocol is null || !HttpHeaderBlock.IsToken(protocol))
+            {
+                throw new ArgumentException($"Subprotocol \"{protocol}\" is not an HTTP token.", nameof(subProtocols));
+            }
+
+            if (Array.IndexOf(result, protocol, 0, i) >= 0)
+            {
+                throw new ArgumentException($"Subprotocol \"{protocol}\" is offered twice.", nameof(subProtocols));
+            }
+
+            result[i] = protocol;
+        }
+
+        return result;
+    }
+
+    private static KeyValuePair<string, string>[] ValidateHeaders(IReadOnlyList<KeyValuePair<string, string>> headers)
+    {
+        var result = new KeyValuePair<string, string>[headers.Count];
+        for (int i = 0; i < result.Length; i++)
+        {
+            (string name, string value) = headers[i];
+            if (name is null || !HttpHeaderBlock.IsToken(name))
+            {
+                throw new ArgumentException($"Header name \"{name}\" is not an HTTP token.", nameof(headers));
+            }
+
+            foreach (string reserved in s_reservedHeaders)
+            {
+                if (string.Equals(name, reserved, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new ArgumentException($"Header \"{name}\" is set by the WebSocket handshake and cannot be supplied.", nameof(headers));
+                }
+            }
+
+            value = (value ?? throw new ArgumentException($"Header \"{name}\" has a null value.", nameof(headers))).Trim(' ', '\t');
+            foreach (char c in value)
+            {
+                // Printable ASCII and HTAB only: rules out CR/LF injection, and the request is written as ASCII.
+                if (c != '\t' && (c < 0x20 || c > 0x7E))
+                {
+                    throw new ArgumentException($"Header \"{name}\" has a control or non-ASCII character in its value.", nameof(headers));
+                }
+            }
+
+            result[i] = new KeyValuePair<string, string>(name, value);
+        }
+
+        return result;
+    }
+
+    private static byte[] EncodePrefix(string target, string host, string[] subProtocols, KeyValuePair<string, string>[] headers)
+    {
+        ReadOnlySpan<byte> fixedHeaders = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"u8;
+        ReadOnlySpan<byte> keyName = "Sec-WebSocket-Key: "u8;
+        ReadOnlySpan<byte> protocolName = "Sec-WebSocket-Protocol: "u8;
+
+        int length = "GET ".Length + target.Length + " HTTP/1.1\r\nHost: ".Length + host.Length + 2 + fixedHeaders.Length + keyName.Length;
+        if (subProtocols.Length != 0)
+        {
+            length += protocolName.Length + 2 + ((subProtocols.Length - 1) * 2);
+            foreach (string protocol in subProtocols)
+            {
+                length += protocol.Length;
+            }
+        }
+
+        foreach ((string name, string value) in headers)
+        {
+            length += name.Length + 2 + value.Length + 2;
+        }
+
+        byte[] prefix = new byte[length];
+        var writer = new AsciiSpanWriter(prefix);
+        writer.Write("GET "u8);
+        writer.Write(target);
+        writer.Write(" HTTP/1.1\r\nHost: "u8);
+        writer.Write(host);
+        writer.Write("\r\n"u8);
+        writer.Write(fixedHeaders);
+        if (subProtocols.Length != 0)
+        {
+            writer.Write(protocolName);
+            for (int i = 0; i < subProtocols.Length; i++)
+            {
+                if (i != 0)
+                {
+                    writer.Write(", "u8);
+                }
+
+                writer.Write(subProtocols[i]);
+            }
+
+            writer.Write("\r\n"u8);
+        }
+
+        foreach ((string name, string value) in headers)
+        {
+            writer.Write(name);
+            writer.Write(": "u8);
+            writer.Write(value);
+            writer.Write("\r\n"u8);
+        }
+
+        writer.Write(keyName);
+        System.Diagnostics.Debug.Assert(writer.Position == length);
+        return prefix;
+    }
+
+    private static bool IsVisibleAscii(string text)
+    {
+        foreach (char c in text)
+        {
+            if (c is <= ' ' or > '~')
+            {
+                return false;
+            }
+        }
+
+        return text.Length != 0;
+    }
+}

@@ -1,0 +1,210 @@
+using System.Globalization;
+using System.Net;
+using System.Net.WebSockets;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace FastSidecar.Tests.Peers;
+
+/// <summary>
+/// An in-process Kestrel echo server on 127.0.0.1 (any path) speaking <see cref="EchoProtocol"/>; a class fixture.
+/// Fragmentation sends one frame per <c>SendAsync(endOfMessage: false)</c> call, splitting raw bytes.
+/// ASP.NET Core's <see cref="WebSocket"/> cannot send a ping on demand (it only sends keep-alive frames on a timer,
+/// which this peer turns off), so <c>@@ping:&lt;payload&gt;</c> is echoed like ordinary text.
+/// </summary>
+public sealed class KestrelEchoPeer : IEchoPeer, IAsyncLifetime
+{
+    /// <summary>Largest message the peer reassembles; larger ones are refused with 1009.</summary>
+    public const int MaxMessageSize = 128 * 1024 * 1024;
+
+    private WebApplication? _app;
+
+    /// <inheritdoc />
+    public string Name => "kestrel";
+
+    /// <inheritdoc />
+    public int Port { get; private set; }
+
+    /// <inheritdoc />
+    public Uri Uri => new(string.Create(CultureInfo.InvariantCulture, $"ws://127.0.0.1:{Port}/"));
+
+    /// <inheritdoc />
+    public bool SupportsServerPing => false;
+
+    /// <inheritdoc />
+    public bool FragmentsSplitUtf8Sequences => true;
+
+    /// <summary>Starts a private peer outside xunit's fixture machinery; dispose it with <see cref="DisposeAsync"/>.</summary>
+    public static async Task<KestrelEchoPeer> StartAsync()
+    {
+        var peer = new KestrelEchoPeer();
+        await peer.InitializeAsync();
+        return peer;
+    }
+
+    /// <summary>Starts Kestrel on an ephemeral loopback port.</summary>
+    public async Task InitializeAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = Environments.Production,
+        });
+        builder.Logging.ClearProviders();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        builder.WebHost.UseKestrel(o =>
+        {
+            o.Listen(IPAddress.Loopback, 0);
+            o.AddServerHeader = false;
+        });
+
+        var app = builder.Build();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.Zero });
+        app.Run(HandleAsync);
+        await app.StartAsync();
+
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        Port = new Uri(address).Port;
+        _app = app;
+    }
+
+    /// <summary>Stops Kestrel; open connections are aborted.</summary>
+    public async Task DisposeAsync()
+    {
+        if (_app is { } app)
+        {
+            _app = null;
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    private static async Task HandleAsync(HttpContext context)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return;
+        }
+
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        // Stopping the host (or the client going away) cancels RequestAborted, so a fixture never waits on a connection.
+        var ct = context.RequestAborted;
+        var buffer = new byte[64 * 1024];
+        var fragmentNext = 0;
+        try
+        {
+            while (true)
+            {
+                var length = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    if (length == buffer.Length)
+                    {
+                        if (buffer.Length >= MaxMessageSize)
+                        {
+                            await socket.CloseAsync(WebSocketCloseStatus.MessageTooBig, "too big", ct);
+                            return;
+                        }
+
+                        Array.Resize(ref buffer, Math.Min(buffer.Length * 2, MaxMessageSize));
+                    }
+
+                    result = await socket.ReceiveAsync(buffer.AsMemory(length), ct);
+                    length += result.Count;
+                }
+                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
+
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    await socket.CloseOutputAsync(socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure, socket.CloseStatusDescription, ct);
+                    return;
+                }
+
+                var message = buffer.AsMemory(0, length);
+                if (result.MessageType == WebSocketMessageType.Text && message.Span.StartsWith("@@"u8))
+                {
+                    var command = Encoding.UTF8.GetString(message.Span[2..]);
+                    if (command.StartsWith("fragment:", StringComparison.Ordinal))
+                    {
+                        fragmentNext = int.TryParse(command.AsSpan("fragment:".Length), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? Math.Max(1, n) : 1;
+                        continue;
+                    }
+
+                    if (command.StartsWith("close", StringComparison.Ordinal) && TryParseClose(command, out var code, out var reason))
+                    {
+                        try
+                        {
+                            await socket.CloseAsync((WebSocketCloseStatus)code, reason, ct);
+                            return;
+                        }
+                        catch (ArgumentException ex)
+                        {
+                            // The BCL refuses codes that are not valid on the wire, as the other peers' libraries do.
+                            await socket.SendAsync(Encoding.UTF8.GetBytes(EchoProtocol.ErrorPrefix + ex.Message), WebSocketMessageType.Text, endOfMessage: true, ct);
+                            continue;
+                        }
+                    }
+
+                    if (command == "terminate")
+                    {
+                        context.Abort();
+                        return;
+                    }
+                }
+
+                if (fragmentNext > 1)
+                {
+                    var parts = fragmentNext;
+                    var size = (length + parts - 1) / parts;
+                    for (var i = 0; i < parts; i++)
+                    {
+                        var start = Math.Min(i * size, length);
+                        var end = Math.Min(start + size, length);
+                        await socket.SendAsync(message[start..end], result.MessageType, i == parts - 1, ct);
+                    }
+                }
+                else
+                {
+                    await socket.SendAsync(message, result.MessageType, endOfMessage: true, ct);
+                }
+
+                fragmentNext = 0;
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ConnectionAbortedException or IOException)
+        {
+            // The client went away or the host is stopping; nothing is left to answer.
+        }
+    }
+
+    private static bool TryParseClose(string command, out int code, out string reason)
+    {
+        code = (int)WebSocketCloseStatus.NormalClosure;
+        reason = string.Empty;
+        if (command == "close")
+        {
+            return true;
+        }
+
+        if (!command.StartsWith("close:", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var rest = command["close:".Length..];
+        var sep = rest.IndexOf(':', StringComparison.Ordinal);
+        reason = sep < 0 ? string.Empty : rest[(sep + 1)..];
+        return int.TryParse(sep < 0 ? rest : rest[..sep], NumberStyles.Integer, CultureInfo.InvariantCulture, out code);
+    }
+}

@@ -1,0 +1,116 @@
+namespace FastSidecar.Tests.Peers;
+
+/// <summary>
+/// Node's <c>ws</c> echo server (peers/node/echo-server.js). As a class fixture one process serves a test class;
+/// <see cref="StartProcess"/> starts a private one.
+/// Fragments split raw bytes (text may split inside a UTF-8 sequence); <c>@@ping</c> sends a real ping;
+/// bare <c>@@close</c> sends a close frame without a status.
+/// </summary>
+public sealed class NodeWsPeer : IEchoPeer, IDisposable
+{
+    private readonly PeerProcess _process = StartProcess();
+
+    /// <inheritdoc />
+    public string Name => "node ws";
+
+    /// <inheritdoc />
+    public int Port => _process.Port;
+
+    /// <inheritdoc />
+    public Uri Uri => _process.Uri;
+
+    /// <inheritdoc />
+    public bool SupportsServerPing => true;
+
+    /// <inheritdoc />
+    public bool FragmentsSplitUtf8Sequences => true;
+
+    /// <summary>The underlying process (its output helps explain a failure).</summary>
+    public PeerProcess Process => _process;
+
+    /// <summary>Starts a Node <c>ws</c> echo peer; the caller disposes it.</summary>
+    public static PeerProcess StartProcess(TimeSpan? startTimeout = null)
+    {
+        var peers = Path.Combine(AppContext.BaseDirectory, "peers", "node");
+        var script = Path.Combine(peers, "echo-server.js");
+        if (!File.Exists(script))
+        {
+            throw new InvalidOperationException($"node ws: {script} is missing from the test output; rebuild the test project.");
+        }
+
+        // npm installs into the source tree; node looks for packages beside the script, so point it there.
+        var environment = new Dictionary<string, string>();
+        var modules = FindSourceNodeModules();
+        if (modules is not null)
+        {
+            environment["NODE_PATH"] = modules;
+        }
+
+        return PeerProcess.Start("node ws", "node", [script], startTimeout, environment);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _process.Dispose();
+
+    private static string? FindSourceNodeModules()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "FastSidecar.Tests.csproj")))
+            {
+                var modules = Path.Combine(dir.FullName, "peers", "node", "node_modules");
+                return Directory.Exists(modules) ? modules : null;
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>
+/// Python <c>websockets</c> echo server (peers/python/echo_server.py) run by Debian's /usr/bin/python3.
+/// As a class fixture one process serves a test class; <see cref="StartProcess"/> starts a private one.
+/// <c>@@fragment:n</c> gives n frames, the last an empty FIN continuation (the library always ends that way), and text
+/// splits between characters; <c>@@ping</c> sends a real ping; bare <c>@@close</c> closes with 1000.
+/// </summary>
+public sealed class PythonWebSocketsPeer : IEchoPeer, IDisposable
+{
+    /// <summary>The interpreter Debian's python3-websockets is installed for.</summary>
+    public const string Python = "/usr/bin/python3";
+
+    private readonly PeerProcess _process = StartProcess();
+
+    /// <inheritdoc />
+    public string Name => "python websockets";
+
+    /// <inheritdoc />
+    public int Port => _process.Port;
+
+    /// <inheritdoc />
+    public Uri Uri => _process.Uri;
+
+    /// <inheritdoc />
+    public bool SupportsServerPing => true;
+
+    /// <inheritdoc />
+    public bool FragmentsSplitUtf8Sequences => false;
+
+    /// <summary>The underlying process (its output helps explain a failure).</summary>
+    public PeerProcess Process => _process;
+
+    /// <summary>Starts a Python <c>websockets</c> echo peer; the caller disposes it.</summary>
+    public static PeerProcess StartProcess(TimeSpan? startTimeout = null)
+    {
+        var script = Path.Combine(AppContext.BaseDirectory, "peers", "python", "echo_server.py");
+        if (!File.Exists(script))
+        {
+            throw new InvalidOperationException($"python websockets: {script} is missing from the test output; rebuild the test project.");
+        }
+
+        var environment = new Dictionary<string, string> { ["PYTHONDONTWRITEBYTECODE"] = "1", ["PYTHONUNBUFFERED"] = "1" };
+        return PeerProcess.Start("python websockets", Python, ["-I", script], startTimeout, environment);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _process.Dispose();
+}

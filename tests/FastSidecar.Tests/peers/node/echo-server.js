@@ -1,0 +1,125 @@
+'use strict';
+// Echo peer for FastSidecar interop tests, built on Node's `ws`.
+// Protocol (shared with the Python and Kestrel peers; see Peers/EchoProtocol.cs):
+//   any binary message, or text not starting with "@@"  -> echoed unchanged, same type
+//   "@@fragment:<n>"          -> the NEXT echo goes out as n frames (raw byte split, so text may split inside a UTF-8 sequence)
+//   "@@ping:<payload>"        -> sends a ping with that payload; the client's pong is reported back as text "@@pong:<payload>"
+//   "@@close:<code>:<reason>" -> starts the close handshake with that status; bare "@@close" sends a close frame without a body
+//   "@@terminate"             -> drops the TCP connection without a close frame
+//   any other "@@..." text    -> echoed unchanged
+// A request ws refuses (a ping over 125 bytes, a close code not valid on the wire) is answered with text "@@error:<message>".
+// Prints "LISTENING <port>" once bound; exits when stdin closes so a crashed test run cannot leak it.
+
+let WebSocketServer;
+try {
+  ({ WebSocketServer } = require('ws'));
+} catch (err) {
+  process.stderr.write(`PEER-MISSING Node package 'ws' is not installed (${err.message}); run ./test.sh\n`);
+  process.exit(3);
+}
+
+const MAX_PAYLOAD = 256 * 1024 * 1024;
+const PREFIX = '@@';
+
+const wss = new WebSocketServer({
+  host: '127.0.0.1',
+  port: 0,
+  maxPayload: MAX_PAYLOAD,
+  perMessageDeflate: false,
+  clientTracking: true,
+});
+
+function sendFragmented(ws, data, isBinary, count) {
+  // ws sends one frame per send() call when fin is false, and a continuation for each later call.
+  const n = Math.max(1, count);
+  const size = Math.ceil(data.length / n);
+  for (let i = 0; i < n; i++) {
+    const chunk = data.subarray(Math.min(i * size, data.length), Math.min((i + 1) * size, data.length));
+    ws.send(chunk, { binary: isBinary, fin: i === n - 1, compress: false });
+  }
+}
+
+wss.on('connection', (ws) => {
+  let fragmentNext = 0;
+  let pendingPings = 0;
+
+  // Returns true when the text was a command and has been handled.
+  function runCommand(body) {
+    if (body.startsWith('fragment:')) {
+      fragmentNext = Math.max(1, parseInt(body.slice('fragment:'.length), 10) || 1);
+      return true;
+    }
+    if (body.startsWith('ping:')) {
+      ws.ping(Buffer.from(body.slice('ping:'.length), 'utf8'));
+      pendingPings++;
+      return true;
+    }
+    if (body === 'close') {
+      ws.close();
+      return true;
+    }
+    if (body.startsWith('close:')) {
+      const rest = body.slice('close:'.length);
+      const sep = rest.indexOf(':');
+      const code = parseInt(sep < 0 ? rest : rest.slice(0, sep), 10);
+      ws.close(code, sep < 0 ? '' : rest.slice(sep + 1));
+      return true;
+    }
+    if (body === 'terminate') {
+      ws.terminate();
+      return true;
+    }
+    return false;
+  }
+
+  ws.on('message', (data, isBinary) => {
+    if (!isBinary && data.length >= 2 && data[0] === 0x40 && data[1] === 0x40) {
+      try {
+        if (runCommand(data.toString('utf8').slice(PREFIX.length))) return;
+      } catch (err) {
+        // ws refuses some requests (a ping over 125 bytes, a close code that is not valid on the wire).
+        ws.send(PREFIX + 'error:' + err.message, { binary: false });
+        return;
+      }
+    }
+    if (fragmentNext > 0) {
+      const n = fragmentNext;
+      fragmentNext = 0;
+      sendFragmented(ws, data, isBinary, n);
+    } else {
+      ws.send(data, { binary: isBinary, compress: false });
+    }
+  });
+
+  ws.on('pong', (data) => {
+    // Only pongs that answer a requested ping are reported, so unsolicited keep-alive pongs stay invisible.
+    if (pendingPings > 0) {
+      pendingPings--;
+      ws.send(PREFIX + 'pong:' + data.toString('utf8'), { binary: false });
+    }
+  });
+
+  ws.on('error', (err) => process.stderr.write(`connection error: ${err.message}\n`));
+});
+
+wss.on('listening', () => {
+  process.stdout.write(`LISTENING ${wss.address().port}\n`);
+});
+
+wss.on('error', (err) => {
+  process.stderr.write(`server error: ${err.message}\n`);
+  process.exit(2);
+});
+
+function shutdown() {
+  for (const client of wss.clients) client.terminate();
+  wss.close();
+  process.exit(0);
+}
+
+process.stdin.on('end', shutdown);
+process.stdin.on('close', shutdown);
+process.stdin.on('error', shutdown);
+process.stdin.resume();
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
