@@ -5,15 +5,23 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 peers=tests/FastSidecar.Tests/peers
-if [ -f "$peers/node/package.json" ] && [ ! -d "$peers/node/node_modules/ws" ]; then
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+apt_install() {
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null \
+    || { $SUDO apt-get update -qq >/dev/null && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; }
+}
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "test.sh: installing Node.js and npm from Debian" >&2
+  apt_install nodejs npm
+fi
+# npm ci installs exactly what package-lock.json pins; a ws directory of another version is replaced.
+if [ -f "$peers/node/package.json" ] && ! grep -qs "\"version\": \"$(sed -n 's/.*"ws": "\(.*\)".*/\1/p' "$peers/node/package.json")\"" "$peers/node/node_modules/ws/package.json"; then
   echo "test.sh: installing Node's ws into $peers/node" >&2
   (cd "$peers/node" && npm ci --no-audit --no-fund --loglevel=error)
 fi
-if ! /usr/bin/python3 -c 'import websockets' 2>/dev/null; then
+if ! /usr/bin/python3 -I -c 'import websockets' 2>/dev/null; then
   echo "test.sh: installing Debian's python3-websockets" >&2
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-websockets >/dev/null \
-    || { $SUDO apt-get update -qq >/dev/null && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-websockets >/dev/null; }
+  apt_install python3-websockets
 fi
 
 rm -rf TestResults

@@ -300,7 +300,7 @@ public sealed class ScriptedServerSelfTests
         }
 
         // The client's frames are echoed back a byte or a few at a time, split inside headers.
-        steps.Add(ScriptStep.SendRawTrickle(ServerFrames.Binary(Pattern(300)), 1, TimeSpan.FromMilliseconds(1)));
+        steps.Add(ScriptStep.SendRawTrickle(ServerFrames.Binary(Pattern(300)), 1, TimeSpan.Zero));
         steps.Add(ScriptStep.SendRawTrickle(ServerFrames.Binary(Pattern(70000)), 4096, TimeSpan.FromMilliseconds(1)));
         steps.Add(ScriptStep.SendRaw(ServerFrames.Frame(ServerFrames.OpBinary, Pattern(10), lengthEncoding: 127)));
         steps.Add(ScriptStep.StaySilent());
@@ -412,7 +412,14 @@ public sealed class ScriptedServerSelfTests
     public async Task Every_connection_runs_the_script_when_asked()
     {
         using var server = new ScriptedServer(
-            [ScriptStep.ReadHandshakeRequest(), ScriptStep.SendValidHandshakeResponse(), ScriptStep.SendRaw(ServerFrames.Close(1001, "going"))],
+            [
+                ScriptStep.ReadHandshakeRequest(),
+                ScriptStep.SendValidHandshakeResponse(),
+                ScriptStep.SendRaw(ServerFrames.Close(1001, "going")),
+                ScriptStep.ExpectClose(),
+                // A server closes TCP first after the close handshake; without it ClientWebSocket waits a second for the FIN.
+                ScriptStep.CloseTcp(),
+            ],
             acceptEveryConnection: true);
         using var cts = new CancellationTokenSource(Timeout);
         for (var i = 0; i < 3; i++)
@@ -429,6 +436,7 @@ public sealed class ScriptedServerSelfTests
         {
             connection.AssertScriptSucceeded(Timeout);
             Assert.Equal((ushort)1000, connection.WaitForFrame(f => f.Opcode == ServerFrames.OpClose, Timeout)?.CloseCode);
+            Assert.True(connection.WaitForClientTcpClose(Timeout), connection.Describe());
         }
     }
 
