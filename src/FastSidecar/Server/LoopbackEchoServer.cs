@@ -1,0 +1,206 @@
+using System.Net;
+using System.Net.Sockets;
+using FastSidecar.Loop;
+using FastSidecar.Buffers;
+using FastSidecar.Protocol;
+using FastSidecar.Protocol.Handshake;
+using FastSidecar.Session;
+
+namespace FastSidecar.Server;
+
+/// <summary>
+/// A WebSocket echo server on the loopback interface, running the same session engine as the client in the server
+/// role, on a loop of its own. It serves the demo, the tests and the benchmarks; paths select fault modes
+/// (<see cref="EchoServerFault"/>). It also listens on a second port that never accepts, where a client's
+/// handshake is never answered (a connect that times out).
+/// </summary>
+/// <remarks>
+/// Ownership: the server owns its loop (unless given one), its listening sockets and every accepted session; Dispose
+/// stops the loop, which aborts the sessions and closes the sockets.
+/// </remarks>
+internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
+{
+    private static readonly TimeSpan s_handshakeTimeout = TimeSpan.FromSeconds(10);
+
+    // A frame header announcing 100 bytes of binary payload, followed by only 10 of them.
+    private static readonly byte[] s_halfFrame = [0b_1_000_0010, 100, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+
+    private readonly SidecarLoop _loop;
+    private readonly bool _ownsLoop;
+    private readonly Socket _listener;
+    private readonly Socket _stallListener;
+    private readonly SidecarBufferPool _pool;
+    private readonly TimeSpan _closeTimeout;
+    private SocketRegistration? _registration;
+    private bool _disposed;
+
+    public LoopbackEchoServer(WaitStrategy waitStrategy = WaitStrategy.SpinThenPark, SidecarBufferPool? pool = null, SidecarLoop? loop = null)
+    {
+        _pool = pool ?? SidecarBufferPool.Shared;
+        _closeTimeout = TimeSpan.FromSeconds(2);
+        _ownsLoop = loop is null;
+        _loop = loop ?? new SidecarLoop(new SidecarLoopOptions { Name = "FastSidecar echo server", WaitStrategy = waitStrategy });
+        _listener = Listen(backlog: 512);
+        _stallListener = Listen(backlog: 512);
+        _listener.Blocking = false;
+        _stallListener.Blocking = false;
+        _stall = new StallingAcceptor(_loop, _stallListener);
+        _loop.Invoke(() =>
+        {
+            _registration = _loop.Register(_listener, this, SocketInterest.Read);
+            _stall.Start();
+            return ValueTask.CompletedTask;
+        }, TimeSpan.FromSeconds(10));
+    }
+
+    private readonly StallingAcceptor _stall;
+
+    /// <summary>The echo port.</summary>
+    public int Port => ((IPEndPoint)_listener.LocalEndPoint!).Port;
+
+    /// <summary><c>ws://127.0.0.1:port/</c>.</summary>
+    public Uri Uri => new($"ws://127.0.0.1:{Port}/");
+
+    /// <summary>The URI of a fault mode.</summary>
+    public Uri UriFor(EchoServerFault fault) => fault switch
+    {
+        EchoServerFault.Reset => new Uri(Uri, "/reset"),
+        EchoServerFault.Silent => new Uri(Uri, "/silent"),
+        EchoServerFault.MidFrame => new Uri(Uri, "/midframe"),
+        EchoServerFault.CloseAfterEcho => new Uri(Uri, "/close"),
+        _ => Uri,
+    };
+
+    /// <summary>A URI whose TCP connect succeeds but whose handshake is never answered.</summary>
+    public Uri StallingUri => new($"ws://127.0.0.1:{((IPEndPoint)_stallListener.LocalEndPoint!).Port}/");
+
+    /// <summary>Sessions and stalled connections currently open (loop thread writes, any thread reads).</summary>
+    public int LiveSessions => Volatile.Read(ref _liveSessions) + _stall.LiveConnections;
+
+    private int _liveSessions;
+
+    void ISocketHandler.OnReadable()
+    {
+        while (true)
+        {
+            Socket accepted;
+            try
+            {
+                accepted = _listener.Accept();
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.TryAgain or SocketError.Interrupted)
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+                continue; // the client gave up while queued (ECONNABORTED): take the next one
+            }
+
+            var owner = new EchoOwner(this);
+            var session = new WebSocketSession(_loop, owner, WebSocketRole.Server, _pool, maxMessageSize: 64L << 20, _closeTimeout, 16 * 1024);
+            Interlocked.Increment(ref _liveSessions);
+            session.StartServer(accepted, s_handshakeTimeout);
+        }
+    }
+
+    void ISocketHandler.OnWritable()
+    {
+    }
+
+    void ISocketHandler.OnError()
+    {
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        if (_ownsLoop)
+        {
+            _loop.Stop(TimeSpan.FromSeconds(5));
+        }
+        else
+        {
+            _loop.Invoke(() =>
+            {
+                _registration?.Dispose();
+                _stall.Abort();
+                return ValueTask.CompletedTask;
+            }, TimeSpan.FromSeconds(5));
+        }
+
+        _listener.Dispose();
+        _stallListener.Dispose();
+    }
+
+    private static Socket Listen(int backlog)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            socket.Listen(backlog);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>One accepted connection's behaviour: echo, or the fault its path asked for.</summary>
+    private sealed class EchoOwner(LoopbackEchoServer server) : ISessionOwner
+    {
+        private EchoServerFault _fault;
+
+        public void OnOpened(WebSocketSession session, string? subProtocol)
+        {
+            _fault = session.RequestPath switch
+            {
+                "/reset" => EchoServerFault.Reset,
+                "/silent" => EchoServerFault.Silent,
+                "/midframe" => EchoServerFault.MidFrame,
+                "/close" => EchoServerFault.CloseAfterEcho,
+                _ => EchoServerFault.None,
+            };
+            session.AnswersClose = _fault != EchoServerFault.Silent;
+        }
+
+        public bool TryDeliver(WebSocketSession session, in InboundMessage message)
+        {
+            switch (_fault)
+            {
+                case EchoServerFault.Reset:
+                    server._pool.Return(message.Buffer);
+                    // Posted, not inline: the session is in the middle of parsing and must not be torn down under itself.
+                    server._loop.Post(static s => ((WebSocketSession)s!).Abort("scripted reset"), session);
+                    return true;
+                case EchoServerFault.MidFrame:
+                    server._pool.Return(message.Buffer);
+                    server._loop.Post(static s => ((WebSocketSession)s!).SendRawThenClose(s_halfFrame), session);
+                    return true;
+                case EchoServerFault.CloseAfterEcho:
+                    session.Echo(message);
+                    server._loop.Post(static s => ((WebSocketSession)s!).BeginClose(WebSocketCloseCode.EndpointUnavailable, "going away"), session);
+                    return true;
+                default:
+                    session.Echo(message);
+                    return true;
+            }
+        }
+
+        public bool TryTakeOutbound(out OutboundMessage message)
+        {
+            message = default;
+            return false;
+        }
+
+        public void OnClosed(WebSocketSession session, in SessionEnd end) => Interlocked.Decrement(ref server._liveSessions);
+    }
+}

@@ -1,0 +1,27 @@
+using FastSidecar.Loop;
+using FastSidecar.Protocol;
+
+namespace FastSidecar.Session;
+
+/// <summary>
+/// What a <see cref="WebSocketSession"/> reports to whoever drives it (the application-facing facade, or the
+/// embedded server). Every member is called on the loop thread.
+/// </summary>
+internal interface ISessionOwner
+{
+    /// <summary>The opening handshake completed.</summary>
+    void OnOpened(WebSocketSession session, string? subProtocol);
+
+    /// <summary>
+    /// Takes a complete message; ownership of its buffer passes to the owner on true. False means the owner's
+    /// queue is full: the session keeps the message and stops reading the socket until
+    /// <see cref="WebSocketSession.ResumeReceiving"/>.
+    /// </summary>
+    bool TryDeliver(WebSocketSession session, in InboundMessage message);
+
+    /// <summary>Takes the next queued outbound message, if any. Ownership of its buffer passes to the session.</summary>
+    bool TryTakeOutbound(out OutboundMessage message);
+
+    /// <summary>The session ended; called exactly once, after the socket is closed and every buffer returned.</summary>
+    void OnClosed(WebSocketSession session, in SessionEnd end);
+}

@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using FastSidecar.Loop;
+using FastSidecar.Protocol;
+using FastSidecar.Protocol.Handshake;
+using FastSidecar.Transport;
+
+namespace FastSidecar.Session;
+
+internal sealed partial class WebSocketSession
+{
+    private static readonly Action<object?> s_drain = static state => ((WebSocketSession)state!).DrainOutbound();
+
+    // Frames written per drain before the loop flushes and looks at its other work; bounds the output pipe too.
+    private const int DrainBudgetBytes = 256 * 1024;
+
+    // 1 while a drain is posted to the loop and has not started; producers post only when they flip it from 0.
+    private int _drainScheduled;
+
+    // Messages whose frames are in the output pipe but not yet all handed to the kernel.
+    private long _messagesBuffered;
+    private long _messagesSent;
+
+    /// <summary>Loop thread: messages whose frames have reached the kernel.</summary>
+    public long MessagesSent => _messagesSent;
+
+    /// <summary>
+    /// Any thread: makes sure a drain of the owner's outbound queue is posted. Called after every enqueue.
+    /// </summary>
+    /// <remarks>
+    /// The exchange is a full fence between the producer's enqueue and its read of the flag; the drain clears the flag
+    /// and fences before it reads the queue. So either the producer sees 0 and posts, or the drain that is about to
+    /// run sees the item: no message waits for a drain that nobody posted.
+    /// </remarks>
+    public void ScheduleDrain()
+    {
+        if (Interlocked.Exchange(ref _drainScheduled, 1) == 0)
+        {
+            _loop.Post(s_drain, this);
+        }
+    }
+
+    /// <summary>Loop thread: writes queued messages as frames into the output pipe, then pushes the pipe to the socket.</summary>
+    private void DrainOutbound()
+    {
+        Interlocked.Exchange(ref _drainScheduled, 0);
+        if (_phase != SessionPhase.Open || _closeSent || _transport is null)
+        {
+            return; // queued messages stay queued; whoever ends the session counts them as not sent
+        }
+
+        if ((_interest & SocketInterest.Write) != 0)
+        {
+            return; // the socket is full; OnSocketWritable drains again once it is not
+        }
+
+        bool more = WriteQueuedFrames();
+        Flush();
+        if (more && _phase == SessionPhase.Open && (_interest & SocketInterest.Write) == 0)
+        {
+            ScheduleDrain(); // budget spent: let the loop serve its other work, then come back
+        }
+    }
+
+    /// <summary>Writes queued messages until the queue is empty or the budget is spent; true if messages may remain.</summary>
+    private bool WriteQueuedFrames()
+    {
+        long start = _transport!.Output.UnflushedBytes;
+        while (_transport.Output.UnflushedBytes - start < DrainBudgetBytes)
+        {
+            if (!_owner.TryTakeOutbound(out OutboundMessage message))
+            {
+                return false;
+            }
+
+            WriteFrame(message.Type == MessageType.Text ? Opcode.Text : Opcode.Binary, message.Payload);
+            _pool.Return(message.Buffer);
+            _messagesBuffered++;
+        }
+
+        return true;
+    }
+
+    /// <summary>Loop thread, server role: sends <paramref name="message"/> back as one frame and takes its buffer.</summary>
+    public void Echo(in InboundMessage message)
+    {
+        if (_phase == SessionPhase.Open && !_closeSent)
+        {
+            WriteFrame(message.Type == MessageType.Text ? Opcode.Text : Opcode.Binary, message.Buffer.AsSpan(0, message.Length));
+            _messagesBuffered++;
+        }
+
+        _pool.Return(message.Buffer);
+    }
+
+    /// <summary>Loop thread, for fault injection: writes raw bytes (say, half a frame) and closes TCP right after them.</summary>
+    public void SendRawThenClose(ReadOnlySpan<byte> bytes)
+    {
+        if (_transport is null || _phase == SessionPhase.Closed)
+        {
+            return;
+        }
+
+        bytes.CopyTo(_transport.Output.GetSpan(bytes.Length));
+        _transport.Output.Advance(bytes.Length);
+        _transport.SendBuffered();
+        _transport.ShutdownSend();
+        _endKind = SessionEndKind.Aborted;
+        Finish(abortive: false);
+    }
+
+    private void OnSocketWritable()
+    {
+        Flush();
+        if (_phase == SessionPhase.Open && (_interest & SocketInterest.Write) == 0)
+        {
+            DrainOutbound();
+        }
+    }
+
+    private void WriteFrame(Opcode opcode, ReadOnlySpan<byte> payload)
+    {
+        bool mask = _maskKeys is not null;
+        FrameWriter.WriteFrame(_transport!.Output, opcode, fin: true, payload, mask, mask ? _maskKeys!.NextKey() : 0);
+    }
+
+    private void WriteClose(ushort code, ReadOnlySpan<byte> reasonUtf8)
+    {
+        Debug.Assert(!_closeSent);
+        bool mask = _maskKeys is not null;
+        FrameWriter.WriteClose(_transport!.Output, code, reasonUtf8, mask, mask ? _maskKeys!.NextKey() : 0);
+        _closeSent = true;
+    }
+
+    /// <summary>
+    /// Pushes the output pipe to the socket. Waits for writability when the socket is full, and counts messages as
+    /// sent once everything buffered has reached the kernel.
+    /// </summary>
+    private void Flush()
+    {
+        if (_transport is null || _phase == SessionPhase.Closed)
+        {
+            return;
+        }
+
+        TransportStatus status = _transport.SendBuffered();
+        switch (status)
+        {
+            case TransportStatus.Done:
+                _messagesSent += _messagesBuffered;
+                _messagesBuffered = 0;
+                if ((_interest & SocketInterest.Write) != 0)
+                {
+                    SetInterest(_interest & ~SocketInterest.Write);
+                }
+
+                if (_phase == SessionPhase.Closing && _closeSent && _role == WebSocketRole.Server && _closeReceived)
+                {
+                    // Server role closes TCP first once both close frames crossed (RFC 6455 §7.1.1).
+                    Finish(abortive: false);
+                }
+
+                break;
+            case TransportStatus.WouldBlock:
+                SetInterest(_interest | SocketInterest.Write);
+                break;
+            case TransportStatus.Failed:
+                Fail(new WebSocketConnectionException($"Sending failed: {_transport.LastError}."), sendCloseCode: null);
+                break;
+        }
+    }
+
+    private SocketInterest WriteInterestIfPending() =>
+        _transport is not null && _transport.HasPendingOutput ? SocketInterest.Write : SocketInterest.None;
+
+    /// <summary>Frames buffered but never handed to the kernel, counted as not sent when the session ends.</summary>
+    private long DropBufferedFrames()
+    {
+        long notSent = _messagesBuffered;
+        _messagesBuffered = 0;
+        return notSent;
+    }
+}

@@ -1,0 +1,114 @@
+using System.Numerics;
+using FastSidecar.Buffers;
+
+namespace FastSidecar;
+
+/// <summary>
+/// Settings of one <see cref="SidecarWebSocket"/>. Validated once, when the connection starts; an invalid value
+/// throws <see cref="ArgumentException"/> naming the setting.
+/// </summary>
+public sealed class SidecarOptions
+{
+    /// <summary>The default settings.</summary>
+    public static SidecarOptions Default { get; } = new();
+
+    /// <summary>Deadline for the TCP connect and the opening handshake together. Default 10 s.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long <see cref="SidecarWebSocket.Exit"/> waits for the peer's close frame (and its TCP close) before it
+    /// closes the connection abortively. Default 1 s.
+    /// </summary>
+    public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long <see cref="SidecarWebSocket.Exit"/> waits for the loop thread to end. Default 2 s.</summary>
+    public TimeSpan JoinTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long <see cref="SidecarWebSocket.Send(ReadOnlySpan{byte}, MessageType)"/> blocks while the send queue is full. Default 5 s.</summary>
+    public TimeSpan SendTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Messages the application may queue before <c>Send</c> blocks; a power of two. Default 4096.</summary>
+    public int SendQueueCapacity { get; init; } = 4096;
+
+    /// <summary>
+    /// Received messages held for the application; a power of two. Default 4096. When it is full the loop stops
+    /// reading the socket, so TCP flow control slows the peer down instead of memory growing.
+    /// </summary>
+    public int ReceiveQueueCapacity { get; init; } = 4096;
+
+    /// <summary>The largest message accepted from the peer, in bytes; a bigger one fails the connection with 1009. Default 16 MiB.</summary>
+    public long MaxMessageSize { get; init; } = 16 << 20;
+
+    /// <summary>The largest HTTP header block accepted in the opening handshake, in bytes. Default 16 KiB.</summary>
+    public int MaxHandshakeHeaderBytes { get; init; } = 16 * 1024;
+
+    /// <summary>How the loop thread waits when it has nothing to do. Default <see cref="FastSidecar.WaitStrategy.SpinThenPark"/>.</summary>
+    public WaitStrategy WaitStrategy { get; init; } = WaitStrategy.SpinThenPark;
+
+    /// <summary>Subprotocols offered in the handshake, in order of preference.</summary>
+    public IReadOnlyList<string> SubProtocols { get; init; } = [];
+
+    /// <summary>Extra request headers sent with the handshake.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Headers { get; init; } = [];
+
+    /// <summary>
+    /// A loop to share with other connections. When null (the default) the connection gets a loop of its own,
+    /// which <see cref="SidecarWebSocket.Exit"/> stops and joins.
+    /// </summary>
+    public SidecarLoop? Loop { get; init; }
+
+    /// <summary>The pool that send and receive buffers come from. Default <see cref="SidecarBufferPool.Shared"/>.</summary>
+    public SidecarBufferPool BufferPool { get; init; } = SidecarBufferPool.Shared;
+
+    internal void Validate()
+    {
+        RequirePositive(ConnectTimeout, nameof(ConnectTimeout));
+        RequireNonNegative(CloseTimeout, nameof(CloseTimeout));
+        RequireNonNegative(JoinTimeout, nameof(JoinTimeout));
+        RequireNonNegative(SendTimeout, nameof(SendTimeout));
+        RequirePowerOfTwo(SendQueueCapacity, nameof(SendQueueCapacity));
+        RequirePowerOfTwo(ReceiveQueueCapacity, nameof(ReceiveQueueCapacity));
+        if (MaxMessageSize <= 0 || MaxMessageSize > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxMessageSize), MaxMessageSize, $"MaxMessageSize must be between 1 and {Array.MaxLength} bytes.");
+        }
+
+        if (MaxHandshakeHeaderBytes < 256)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxHandshakeHeaderBytes), MaxHandshakeHeaderBytes, "MaxHandshakeHeaderBytes must be at least 256.");
+        }
+
+        if (!Enum.IsDefined(WaitStrategy))
+        {
+            throw new ArgumentOutOfRangeException(nameof(WaitStrategy), WaitStrategy, "Unknown wait strategy.");
+        }
+
+        ArgumentNullException.ThrowIfNull(SubProtocols, nameof(SubProtocols));
+        ArgumentNullException.ThrowIfNull(Headers, nameof(Headers));
+        ArgumentNullException.ThrowIfNull(BufferPool, nameof(BufferPool));
+    }
+
+    private static void RequirePositive(TimeSpan value, string name)
+    {
+        if (value <= TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive.");
+        }
+    }
+
+    private static void RequireNonNegative(TimeSpan value, string name)
+    {
+        if (value < TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must not be negative.");
+        }
+    }
+
+    private static void RequirePowerOfTwo(int value, string name)
+    {
+        if (value < 2 || !BitOperations.IsPow2(value))
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be a power of two of at least 2.");
+        }
+    }
+}
