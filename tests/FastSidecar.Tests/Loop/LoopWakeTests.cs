@@ -1,0 +1,78 @@
+using FastSidecar.Loop;
+
+namespace FastSidecar.Tests.LoopTests;
+
+[Collection(ProcessWideLoopGroup.Name)] // CPU-hungry (a busy-spinning loop); keep it off the shared cores of parallel tests
+public sealed class LoopWakeTests
+{
+    public static TheoryData<WaitStrategy, bool> Strategies => new()
+    {
+        { WaitStrategy.Blocking, false },
+        { WaitStrategy.SpinThenPark, false },
+        { WaitStrategy.BusySpin, false },
+        { WaitStrategy.Blocking, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(Strategies))]
+    public void Ten_thousand_posts_in_a_row_are_each_answered_without_a_lost_wake_up(WaitStrategy strategy, bool portable)
+    {
+        // A short spin makes SpinThenPark park between posts too, so the wake-up path is what is exercised.
+        using var loop = new SidecarLoop(new SidecarLoopOptions
+        {
+            WaitStrategy = strategy,
+            SpinIterations = 8,
+            ForcePortableSelector = portable,
+        });
+        using var answered = new ManualResetEventSlim(false, spinCount: 1);
+        Action answer = answered.Set;
+        const int iterations = 10_000;
+        for (int i = 0; i < iterations; i++)
+        {
+            answered.Reset();
+            loop.Post(answer);
+            Assert.True(answered.Wait(LoopTestSupport.Generous), $"post {i} was not answered: lost wake-up");
+        }
+
+        if (strategy == WaitStrategy.BusySpin)
+        {
+            Assert.Equal(0, loop.Parks);
+        }
+        else
+        {
+            Assert.True(loop.Parks > 0);
+        }
+    }
+
+    [Fact]
+    public void Many_producers_against_a_parking_loop_lose_nothing()
+    {
+        using var loop = new SidecarLoop(new SidecarLoopOptions { WaitStrategy = WaitStrategy.Blocking, RunQueueCapacity = 64 });
+        const int producers = 4;
+        const int perProducer = 5_000;
+        int ran = 0;
+        Action increment = () => ran++;
+        Thread[] threads = Enumerable.Range(0, producers).Select(_ => new Thread(() =>
+        {
+            for (int i = 0; i < perProducer; i++)
+            {
+                loop.Post(increment);
+                if (i % 64 == 0)
+                {
+                    Thread.Yield(); // let the loop drain and park again
+                }
+            }
+        })).ToArray();
+        foreach (Thread thread in threads)
+        {
+            thread.Start();
+        }
+
+        foreach (Thread thread in threads)
+        {
+            Assert.True(thread.Join(LoopTestSupport.Generous));
+        }
+
+        Assert.Equal(producers * perProducer, loop.OnLoop(() => ran));
+    }
+}
