@@ -22,6 +22,7 @@ public sealed partial class SidecarLoop
     /// <param name="joinTimeout">How long to wait for the loop thread; <see cref="Timeout.InfiniteTimeSpan"/> to wait for ever.</param>
     public LoopStopReport Stop(TimeSpan joinTimeout)
     {
+        ValidateTimeout(joinTimeout);
         RequestStop();
         if (IsOnLoopThread)
         {
