@@ -33,17 +33,27 @@ internal sealed class BlockingIdleStrategy : IdleStrategy
     public override int Idle(SidecarLoop loop) => loop.Park();
 }
 
-/// <summary>Never parks: pauses the core briefly and polls sockets. Lowest latency; one core stays busy.</summary>
+/// <summary>Never parks: pauses the core briefly and polls sockets every few idle cycles. Lowest latency; one core stays busy.</summary>
+/// <remarks>
+/// Polling on every idle cycle would put a system call (~1 µs) between two looks at the run queue and double the
+/// pick-up latency of posted work; every fourth cycle keeps socket readiness within a few hundred nanoseconds.
+/// </remarks>
 internal sealed class BusySpinIdleStrategy : IdleStrategy
 {
-    public override void Reset()
-    {
-    }
+    private const int PollEvery = 4;
+    private int _idleCycles;
+
+    public override void Reset() => _idleCycles = 0;
 
     public override int Idle(SidecarLoop loop)
     {
-        Thread.SpinWait(1); // a pause instruction: yields the core's pipeline to a hyper-thread sibling, no system call
-        return loop.PollReadiness();
+        if (++_idleCycles % PollEvery == 0)
+        {
+            return loop.PollReadiness();
+        }
+
+        Thread.SpinWait(1); // a pause instruction: no system call, frees pipeline resources for a hyper-thread sibling
+        return 0;
     }
 }
 
