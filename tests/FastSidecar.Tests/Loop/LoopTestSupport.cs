@@ -46,6 +46,49 @@ internal static class LoopTestSupport
 
     public static int OpenDescriptors() =>
         OperatingSystem.IsLinux() ? Directory.GetFiles("/proc/self/fd").Length : 0;
+
+    /// <summary>Open descriptors of the kinds a loop creates: epoll instances, eventfds and sockets (the portable selector's).</summary>
+    public static (int Epoll, int EventFd, int Sockets) LoopKindDescriptors()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return default;
+        }
+
+        int epoll = 0, eventFd = 0, sockets = 0;
+        foreach (string path in Directory.GetFiles("/proc/self/fd"))
+        {
+            string? target;
+            try
+            {
+                target = new FileInfo(path).LinkTarget;
+            }
+            catch (IOException)
+            {
+                continue; // closed between listing and reading
+            }
+
+            if (target is null)
+            {
+                continue;
+            }
+
+            if (target.Contains("eventpoll", StringComparison.Ordinal))
+            {
+                epoll++;
+            }
+            else if (target.Contains("eventfd", StringComparison.Ordinal))
+            {
+                eventFd++;
+            }
+            else if (target.StartsWith("socket:", StringComparison.Ordinal))
+            {
+                sockets++;
+            }
+        }
+
+        return (epoll, eventFd, sockets);
+    }
 }
 
 /// <summary>A resource that records its abort.</summary>

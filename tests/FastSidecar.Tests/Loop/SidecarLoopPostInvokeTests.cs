@@ -101,6 +101,7 @@ public sealed class SidecarLoopPostInvokeTests
     {
         using var loop = new SidecarLoop(new SidecarLoopOptions { RunQueueCapacity = 4 });
         var seen = new List<int>();
+        using var done = new ManualResetEventSlim();
         loop.OnLoop(() =>
         {
             for (int i = 0; i < 100; i++)
@@ -108,8 +109,11 @@ public sealed class SidecarLoopPostInvokeTests
                 int value = i;
                 loop.Post(() => seen.Add(value));
             }
+
+            loop.Post(done.Set); // same thread, so it runs after the hundred
         });
 
+        Assert.True(done.Wait(Generous));
         Assert.Equal(Enumerable.Range(0, 100), loop.OnLoop(() => seen.ToArray()));
     }
 
