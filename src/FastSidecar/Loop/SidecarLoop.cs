@@ -56,6 +56,7 @@ public sealed partial class SidecarLoop : IDisposable
     private int _parked;          // 1 while the loop is (about to be) blocked in the selector; see Park()
     private long _callbackFaults; // Interlocked
     private long _parks;          // written by the loop thread only (Volatile), read by tests and diagnostics
+    private long _wakeSignals;    // Interlocked, slow path only: producers that flipped _parked and signalled the selector
     private long _stopRequestedAt; // Stopwatch timestamp of the first stop request (CAS from 0)
     private TeardownResult? _teardown; // published by the loop thread (Volatile.Write) when teardown is done
 
@@ -105,6 +106,9 @@ public sealed partial class SidecarLoop : IDisposable
 
     /// <summary>How many times the loop has blocked in the selector (a diagnostic of the wait strategy).</summary>
     internal long Parks => Volatile.Read(ref _parks);
+
+    /// <summary>How many wake-ups made a system call (an eventfd write); posts to an awake loop make none.</summary>
+    internal long WakeSignals => Interlocked.Read(ref _wakeSignals);
 
     /// <summary>True while the loop is blocked in the selector, or about to be.</summary>
     internal bool IsParked => Volatile.Read(ref _parked) == 1;
@@ -291,6 +295,7 @@ public sealed partial class SidecarLoop : IDisposable
     {
         if (Volatile.Read(ref _parked) == 1 && Interlocked.CompareExchange(ref _parked, 0, 1) == 1)
         {
+            Interlocked.Increment(ref _wakeSignals);
             _selector.Signal();
         }
     }

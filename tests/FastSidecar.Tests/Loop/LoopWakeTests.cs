@@ -44,10 +44,12 @@ public sealed class LoopWakeTests
         if (strategy == WaitStrategy.BusySpin)
         {
             Assert.Equal(0, loop.Parks);
+            Assert.Equal(0, loop.WakeSignals); // the loop never parked, so no post made a system call
         }
         else
         {
             Assert.True(loop.Parks > 0);
+            Assert.InRange(loop.WakeSignals, 1, loop.Parks); // at most one signal per park, however many posts
         }
     }
 
@@ -81,5 +83,30 @@ public sealed class LoopWakeTests
         }
 
         Assert.Equal(producers * perProducer, loop.OnLoop(() => ran));
+        Assert.True(loop.WakeSignals <= loop.Parks + 1);
+    }
+
+    [Fact]
+    public void Posts_to_an_awake_loop_make_no_system_call()
+    {
+        using var loop = new SidecarLoop(new SidecarLoopOptions { WaitStrategy = WaitStrategy.Blocking });
+        using var release = new ManualResetEventSlim();
+        using var running = new ManualResetEventSlim();
+        int ran = 0;
+        loop.Post(() =>
+        {
+            running.Set();
+            release.Wait(); // keeps the loop awake (busy in this callback) while the posts below arrive
+        });
+        Assert.True(running.Wait(LoopTestSupport.Generous));
+        long signalsBefore = loop.WakeSignals;
+        for (int i = 0; i < 1_000; i++)
+        {
+            loop.Post(() => ran++);
+        }
+
+        Assert.Equal(signalsBefore, loop.WakeSignals);
+        release.Set();
+        Assert.Equal(1_000, loop.OnLoop(() => ran));
     }
 }
