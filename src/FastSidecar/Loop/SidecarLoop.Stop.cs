@@ -97,7 +97,7 @@ public sealed partial class SidecarLoop
 
         // Producers that passed their state check before the stop are finishing their post; none can start one now.
         SpinWait spinner = default;
-        while (Volatile.Read(ref _posters) != 0)
+        while (Volatile.Read(ref _posters.Value) != 0)
         {
             spinner.SpinOnce(sleep1Threshold: -1);
         }
