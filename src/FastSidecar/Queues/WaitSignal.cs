@@ -82,16 +82,26 @@ internal sealed class WaitSignal
     /// </summary>
     public static long DeadlineFrom(TimeSpan timeout)
     {
+        ValidateTimeout(timeout);
         if (timeout == Timeout.InfiniteTimeSpan)
         {
             return long.MaxValue;
         }
 
-        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
         long now = Stopwatch.GetTimestamp();
         // Saturate rather than overflow: a timeout of years is as good as forever.
         double ticks = timeout.Ticks * ((double)Stopwatch.Frequency / TimeSpan.TicksPerSecond);
         return ticks >= long.MaxValue - now ? long.MaxValue : now + (long)Math.Ceiling(ticks);
+    }
+
+    /// <summary>Throws unless <paramref name="timeout"/> is non-negative or <see cref="Timeout.InfiniteTimeSpan"/>;
+    /// blocking calls check up front so that a bad argument fails whether or not the call would have waited.</summary>
+    public static void ValidateTimeout(TimeSpan timeout, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(timeout))] string? name = null)
+    {
+        if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(name, timeout, "The timeout must be non-negative or Timeout.InfiniteTimeSpan.");
+        }
     }
 
     /// <summary>
