@@ -35,16 +35,16 @@ fi
 # A fresh build each run: sharpfuzz rewrites FastSidecar.dll in place and must not see it twice.
 rm -rf "$out"
 dotnet build "$here/FastSidecar.Fuzz/FastSidecar.Fuzz.csproj" -c Release -o "$out" "${build_flags[@]}" -nologo -v quiet
-"$tools/sharpfuzz" "$out/FastSidecar.dll"
 
-# The harness proves itself on the seeds before fuzzing: a seed that fails is a finding already.
+# The harness proves itself on the seeds before fuzzing: a seed that fails is a finding already. This runs before
+# instrumentation because instrumented code writes to AFL's shared coverage map, which exists only under afl-fuzz.
 dotnet "$out/FastSidecar.Fuzz.dll" "$target" replay "$here/corpus/$target"
+"$tools/sharpfuzz" "$out/FastSidecar.dll"
 
 mkdir -p "$findings"
 # Managed targets: the binary check, the memory limit and core_pattern checks do not apply to dotnet.
 export AFL_SKIP_BIN_CHECK=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1
 export AFL_NO_AFFINITY=1 AFL_AUTORESUME=1
-export DOTNET_TieredPGO=0 DOTNET_TieredCompilation=0
 set +e
 afl-fuzz -i "$here/corpus/$target" -o "$findings" -t 10000 -m none -V "$seconds" \
   -- dotnet "$out/FastSidecar.Fuzz.dll" "$target" afl
@@ -59,5 +59,5 @@ fi
 grep -E '^(run_time|execs_done|execs_per_sec|corpus_count|saved_crashes|saved_hangs|bitmap_cvg)' "$stats"
 crashes=$(find "$findings/default/crashes" -type f -name 'id:*' 2>/dev/null | wc -l)
 hangs=$(find "$findings/default/hangs" -type f -name 'id:*' 2>/dev/null | wc -l)
-echo "crashes: $crashes, hangs: $hangs (replay one with: dotnet $out/FastSidecar.Fuzz.dll $target replay FILE)"
+echo "crashes: $crashes, hangs: $hangs (replay one on an uninstrumented build: dotnet run -c Release --project fuzz/FastSidecar.Fuzz -- $target replay FILE)"
 [ "$crashes" -eq 0 ] && [ "$hangs" -eq 0 ]

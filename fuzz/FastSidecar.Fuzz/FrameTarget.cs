@@ -1,5 +1,6 @@
 #if FRAMES_TARGET
 using System.Buffers;
+using FastSidecar.Buffers;
 using FastSidecar.Protocol;
 
 namespace FastSidecar.Fuzz;

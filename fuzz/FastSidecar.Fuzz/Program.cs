@@ -8,7 +8,8 @@ namespace FastSidecar.Fuzz;
 /// <remarks>
 /// <c>afl</c> (the default) runs under afl-fuzz through SharpFuzz's shared-memory protocol and is what fuzz/run.sh
 /// uses; <c>libfuzzer</c> runs under libfuzzer-dotnet where that is available; <c>replay</c> runs the target once
-/// on each file or directory given, without any fuzzer, to reproduce a finding under a debugger.
+/// on each file or directory given, without any fuzzer, to reproduce a finding under a debugger; use it on a build
+/// that sharpfuzz has not instrumented, since instrumented code expects AFL's shared coverage map.
 /// </remarks>
 internal static class Program
 {

@@ -26,6 +26,7 @@ public sealed partial class SidecarLoop
     public T Invoke<T>(Func<ValueTask<T>> work, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(work);
+        ValidateTimeout(timeout);
         ThrowIfNotRunning();
         if (IsOnLoopThread)
         {
@@ -58,6 +59,7 @@ public sealed partial class SidecarLoop
     public void Invoke(Func<ValueTask> work, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(work);
+        ValidateTimeout(timeout);
         ThrowIfNotRunning();
         if (IsOnLoopThread)
         {
@@ -79,6 +81,14 @@ public sealed partial class SidecarLoop
         }
 
         operation.Wait(timeout);
+    }
+
+    private static void ValidateTimeout(TimeSpan timeout)
+    {
+        if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be non-negative or Timeout.InfiniteTimeSpan.");
+        }
     }
 
     private void ThrowIfNotRunning()

@@ -25,7 +25,9 @@ public sealed partial class SidecarLoop
     private readonly Queue<WorkItem> _loopOverflow = new();   // loop thread only
     private readonly Queue<WorkItem> _sharedOverflow = new(); // guarded by lock (_sharedOverflow)
     private int _sharedOverflowCount; // Interlocked increments (a full fence before reading _parked); read without the lock
-    private int _posters;             // producers between their state check and the end of their post
+    // Producers between their state check and the end of their post. Written by every post, so it sits alone on its
+    // cache line: sharing one with _state or _parked would make each post evict the words the loop reads every cycle.
+    private PaddedLong _posters;
 
     /// <summary>Queues <paramref name="action"/> to run on the loop thread. Any thread, including the loop thread.</summary>
     /// <param name="action">The work. Exceptions it throws are caught by the loop (see <see cref="SidecarLoopOptions.CallbackExceptionHandler"/>).</param>
@@ -59,7 +61,7 @@ public sealed partial class SidecarLoop
         }
 
         // Full fence: pairs with the teardown's state write then read of _posters (see the class remarks).
-        Interlocked.Increment(ref _posters);
+        Interlocked.Increment(ref _posters.Value);
         try
         {
             if (Volatile.Read(ref _state) != StateRunning)
@@ -77,7 +79,7 @@ public sealed partial class SidecarLoop
         }
         finally
         {
-            Interlocked.Decrement(ref _posters);
+            Interlocked.Decrement(ref _posters.Value);
         }
     }
 

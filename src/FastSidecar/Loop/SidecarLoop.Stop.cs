@@ -22,6 +22,7 @@ public sealed partial class SidecarLoop
     /// <param name="joinTimeout">How long to wait for the loop thread; <see cref="Timeout.InfiniteTimeSpan"/> to wait for ever.</param>
     public LoopStopReport Stop(TimeSpan joinTimeout)
     {
+        ValidateTimeout(joinTimeout);
         RequestStop();
         if (IsOnLoopThread)
         {
@@ -96,7 +97,7 @@ public sealed partial class SidecarLoop
 
         // Producers that passed their state check before the stop are finishing their post; none can start one now.
         SpinWait spinner = default;
-        while (Volatile.Read(ref _posters) != 0)
+        while (Volatile.Read(ref _posters.Value) != 0)
         {
             spinner.SpinOnce(sleep1Threshold: -1);
         }

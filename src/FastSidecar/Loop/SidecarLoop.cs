@@ -55,6 +55,8 @@ public sealed partial class SidecarLoop : IDisposable
     private int _state;           // StateRunning → StateStopping (CAS, first Stop wins) → StateStopped (loop thread)
     private int _parked;          // 1 while the loop is (about to be) blocked in the selector; see Park()
     private long _callbackFaults; // Interlocked
+    private long _parks;          // written by the loop thread only (Volatile), read by tests and diagnostics
+    private long _wakeSignals;    // Interlocked, slow path only: producers that flipped _parked and signalled the selector
     private long _stopRequestedAt; // Stopwatch timestamp of the first stop request (CAS from 0)
     private TeardownResult? _teardown; // published by the loop thread (Volatile.Write) when teardown is done
 
@@ -101,6 +103,15 @@ public sealed partial class SidecarLoop : IDisposable
 
     /// <summary>True when readiness comes from epoll, false for the portable <c>Socket.Select</c> selector.</summary>
     internal bool UsesEpoll => _selector is EpollSelector;
+
+    /// <summary>How many times the loop has blocked in the selector (a diagnostic of the wait strategy).</summary>
+    internal long Parks => Volatile.Read(ref _parks);
+
+    /// <summary>How many wake-ups made a system call (an eventfd write); posts to an awake loop make none.</summary>
+    internal long WakeSignals => Interlocked.Read(ref _wakeSignals);
+
+    /// <summary>True while the loop is blocked in the selector, or about to be.</summary>
+    internal bool IsParked => Volatile.Read(ref _parked) == 1;
 
     /// <summary>The loop thread's managed id.</summary>
     internal int ThreadId => _threadId;
@@ -271,6 +282,7 @@ public sealed partial class SidecarLoop : IDisposable
             return workerWork;
         }
 
+        Volatile.Write(ref _parks, _parks + 1);
         int count = _selector.Wait(MillisecondsUntilNextTimer(), _events);
         // Plain release store: a producer that flipped the word already wrote the eventfd (drained by the next wait);
         // one that reads 0 from now on skips the system call, which is right because the loop is awake.
@@ -283,6 +295,7 @@ public sealed partial class SidecarLoop : IDisposable
     {
         if (Volatile.Read(ref _parked) == 1 && Interlocked.CompareExchange(ref _parked, 0, 1) == 1)
         {
+            Interlocked.Increment(ref _wakeSignals);
             _selector.Signal();
         }
     }

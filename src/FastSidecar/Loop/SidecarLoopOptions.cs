@@ -12,8 +12,9 @@ public sealed class SidecarLoopOptions
     public WaitStrategy WaitStrategy { get; set; } = WaitStrategy.SpinThenPark;
 
     /// <summary>
-    /// Idle duty cycles <see cref="WaitStrategy.SpinThenPark"/> spends spinning before it parks. Each iteration is a
-    /// short pause, and every fourth polls the sockets without waiting. Default 2,000 (roughly 100-300 µs).
+    /// Idle duty cycles <see cref="WaitStrategy.SpinThenPark"/> spends spinning before it yields a few times and then
+    /// parks. Each iteration is a short pause, and every fourth polls the sockets without waiting. Default 2,000
+    /// (roughly 100-300 µs).
     /// </summary>
     public int SpinIterations { get; set; } = 2000;
 

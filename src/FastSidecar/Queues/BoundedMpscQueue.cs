@@ -46,6 +46,7 @@ internal sealed class BoundedMpscQueue<T>
     /// </summary>
     public QueueWaitResult Enqueue(in T item, TimeSpan timeout)
     {
+        WaitSignal.ValidateTimeout(timeout);
         if (_completed)
         {
             return QueueWaitResult.Completed;

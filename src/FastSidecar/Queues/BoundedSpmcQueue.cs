@@ -62,6 +62,7 @@ internal sealed class BoundedSpmcQueue<T>
     /// </summary>
     public QueueWaitResult Dequeue(out T item, TimeSpan timeout)
     {
+        WaitSignal.ValidateTimeout(timeout);
         if (_ring.TryDequeue(out item))
         {
             return QueueWaitResult.Success;

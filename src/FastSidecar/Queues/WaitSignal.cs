@@ -26,16 +26,23 @@ internal interface IWaitCondition
 /// </para>
 /// <para>
 /// Lost wake-up argument (a Dekker pair). The notifier stores its publication (an item, a freed slot, the
-/// completed flag), executes a full fence, then loads <see cref="_parked"/>. The waiter, holding <see cref="_gate"/>,
-/// increments <see cref="_parked"/> with an interlocked instruction (a full fence), then loads the shared state
+/// completed flag), executes a full fence, then loads <see cref="_unsignalled"/>. The waiter, holding <see cref="_gate"/>,
+/// increments <see cref="_unsignalled"/> with an interlocked instruction (a full fence), then loads the shared state
 /// through <see cref="IWaitCondition.IsSatisfied"/>. A fence on each side between its store and its load forbids
 /// the outcome in which both loads miss the other's store; so either the waiter's re-check sees the publication and
-/// it does not block, or the notifier sees <c>_parked != 0</c> and takes <see cref="_gate"/>, which it can only get
+/// it does not block, or the notifier sees <c>_unsignalled != 0</c> and takes <see cref="_gate"/>, which it can only get
 /// once the waiter is inside <see cref="Monitor.Wait(object, int)"/> (or has left it): the pulse cannot fall
 /// into the gap. A release store alone is not enough on the notifier side: x86 lets a later load overtake an
 /// earlier store (the store buffer), which is exactly the forbidden outcome, hence the fence in
 /// <see cref="Notify"/>. A waiter that is woken, times out or is pulsed while timing out always re-checks the
 /// condition under the lock before it reports a timeout, so a pulse delivered to it is never wasted on an item.
+/// </para>
+/// <para>
+/// A notifier takes the lock only for waiters not yet pulsed (<see cref="_unsignalled"/>); once it pulses, it moves
+/// one count to <see cref="_signalled"/>, so the notifications that follow during the tens of microseconds a woken
+/// thread needs to run cost a fence and a read again. The argument above still holds, because a waiter that goes
+/// back to waiting first moves a count back to <see cref="_unsignalled"/> with an interlocked increment, before its
+/// re-check.
 /// </para>
 /// <para>
 /// Thread-safety: every member is safe from any thread. Spurious returns do not happen (a waiter returns true only
@@ -51,7 +58,9 @@ internal sealed class WaitSignal
 
     private readonly object _gate = new(); // monitor that waiters block on; held from announcing to blocking
     private readonly int _spinCount;
-    private int _parked; // waiters announced under _gate and not yet gone; read lock-free by notifiers
+    // Waiters between announcing (under _gate) and leaving are counted exactly once, in one of two places:
+    private int _unsignalled; // ...here while no pulse has been sent on their behalf; read lock-free by notifiers
+    private int _signalled;   // ...here once a notifier pulsed for them (written under _gate only)
 
     /// <summary>Creates a signal whose waiters spin <paramref name="spinCount"/> times (0: park at once).</summary>
     public WaitSignal(int spinCount = DefaultSpinCount)
@@ -64,7 +73,7 @@ internal sealed class WaitSignal
     public int SpinCount => _spinCount;
 
     /// <summary>The number of threads parked (or about to park, or just woken) right now; a snapshot.</summary>
-    public int ParkedCount => Volatile.Read(ref _parked);
+    public int ParkedCount => Volatile.Read(ref _unsignalled) + Volatile.Read(ref _signalled);
 
     /// <summary>
     /// Turns a timeout into an absolute <see cref="Stopwatch"/> deadline, computed once per call so that re-waits after
@@ -73,16 +82,26 @@ internal sealed class WaitSignal
     /// </summary>
     public static long DeadlineFrom(TimeSpan timeout)
     {
+        ValidateTimeout(timeout);
         if (timeout == Timeout.InfiniteTimeSpan)
         {
             return long.MaxValue;
         }
 
-        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
         long now = Stopwatch.GetTimestamp();
         // Saturate rather than overflow: a timeout of years is as good as forever.
         double ticks = timeout.Ticks * ((double)Stopwatch.Frequency / TimeSpan.TicksPerSecond);
         return ticks >= long.MaxValue - now ? long.MaxValue : now + (long)Math.Ceiling(ticks);
+    }
+
+    /// <summary>Throws unless <paramref name="timeout"/> is non-negative or <see cref="Timeout.InfiniteTimeSpan"/>;
+    /// blocking calls check up front so that a bad argument fails whether or not the call would have waited.</summary>
+    public static void ValidateTimeout(TimeSpan timeout, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(timeout))] string? name = null)
+    {
+        if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(name, timeout, "The timeout must be non-negative or Timeout.InfiniteTimeSpan.");
+        }
     }
 
     /// <summary>
@@ -128,9 +147,9 @@ internal sealed class WaitSignal
     /// </summary>
     public void Notify()
     {
-        // StoreLoad: the caller's publication must be globally visible before we read _parked (see remarks).
+        // StoreLoad: the caller's publication must be globally visible before we read _unsignalled (see remarks).
         Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref _parked) != 0)
+        if (Volatile.Read(ref _unsignalled) != 0)
         {
             WakeOne();
         }
@@ -150,7 +169,14 @@ internal sealed class WaitSignal
     {
         lock (_gate)
         {
-            Monitor.Pulse(_gate);
+            // Moving the waiter's count to _signalled keeps further notifiers off the lock until a woken waiter has
+            // run: a consumer that frees slot after slot while one producer is waking takes the lock once, not per slot.
+            if (_unsignalled > 0)
+            {
+                Interlocked.Decrement(ref _unsignalled);
+                _signalled++;
+                Monitor.Pulse(_gate);
+            }
         }
     }
 
@@ -160,7 +186,7 @@ internal sealed class WaitSignal
         lock (_gate)
         {
             // Full fence: the announcement is visible before the re-check below reads the shared state.
-            Interlocked.Increment(ref _parked);
+            Interlocked.Increment(ref _unsignalled);
             try
             {
                 while (true)
@@ -178,11 +204,29 @@ internal sealed class WaitSignal
 
                     // Whether pulsed, timed out or both, loop to re-check before reporting anything.
                     Monitor.Wait(_gate, milliseconds);
+
+                    // Which waiter a pulse was for is unknowable (a timed-out waiter may reacquire first), and it does
+                    // not matter: every waker re-checks. What matters is that nobody waits again while counted as
+                    // signalled, or notifiers would skip it; so a woken waiter turns one signalled count back into an
+                    // unsignalled one (a full fence again, before the re-check) whenever any is left.
+                    if (_signalled > 0)
+                    {
+                        _signalled--;
+                        Interlocked.Increment(ref _unsignalled);
+                    }
                 }
             }
             finally
             {
-                Interlocked.Decrement(ref _parked);
+                // Leave with exactly one count, whichever kind is available: the totals stay equal to the waiters.
+                if (_signalled > 0)
+                {
+                    _signalled--;
+                }
+                else
+                {
+                    Interlocked.Decrement(ref _unsignalled);
+                }
             }
         }
     }

@@ -22,12 +22,18 @@ public class BoundedQueueTests
     [Fact]
     public void Negative_timeouts_other_than_infinite_are_rejected()
     {
+        // Rejected whether or not the call would have had to wait.
         var mpsc = new BoundedMpscQueue<int>(2);
+        Assert.Throws<ArgumentOutOfRangeException>("timeout", () => mpsc.Enqueue(1, TimeSpan.FromMilliseconds(-2)));
         mpsc.TryEnqueue(1);
         mpsc.TryEnqueue(2);
-        Assert.Throws<ArgumentOutOfRangeException>(() => mpsc.Enqueue(3, TimeSpan.FromMilliseconds(-2)));
+        Assert.Throws<ArgumentOutOfRangeException>("timeout", () => mpsc.Enqueue(3, TimeSpan.FromMilliseconds(-2)));
+        Assert.Equal(2, mpsc.Count);
         var spmc = new BoundedSpmcQueue<int>(2);
-        Assert.Throws<ArgumentOutOfRangeException>(() => spmc.Dequeue(out _, TimeSpan.FromMilliseconds(-2)));
+        Assert.Throws<ArgumentOutOfRangeException>("timeout", () => spmc.Dequeue(out _, TimeSpan.FromMilliseconds(-2)));
+        spmc.TryEnqueue(1);
+        Assert.Throws<ArgumentOutOfRangeException>("timeout", () => spmc.Dequeue(out _, TimeSpan.FromMilliseconds(-2)));
+        Assert.Equal(1, spmc.Count);
     }
 
     [Fact]

@@ -187,7 +187,7 @@ public class QueueStressTests
         // Both threads leave a common start line each round and reach TryEnqueue / Dequeue after independent random
         // spins, so over many rounds the enqueue lands everywhere around the consumer's check-announce-park window;
         // the consumer never spins, so every miss of its first check goes through the park path.
-        const int Rounds = 20_000;
+        const int Rounds = 30_000;
         var queue = new BoundedSpmcQueue<int>(2, spinCount: 0);
         int start = 0; // round the producer may start; written by the consumer once it has the previous item
         var threads = new TestThreads();
@@ -222,6 +222,50 @@ public class QueueStressTests
 
         threads.JoinAll(JoinLimit);
         Assert.True(parks > 0, "the consumer always found the item waiting; the wake-up path was not exercised");
+    }
+
+    [Fact]
+    public void Mpsc_racing_space_handoff_with_random_offsets_never_loses_a_wake_up()
+    {
+        // The queue is full at each start line; the producer's Enqueue and the consumer's TryDequeue leave it after
+        // independent random spins, so the freed slot lands everywhere around the producer's check-announce-park window.
+        const int Rounds = 30_000;
+        var queue = new BoundedMpscQueue<int>(2, spinCount: 0);
+        Assert.True(queue.TryEnqueue(-2));
+        Assert.True(queue.TryEnqueue(-1));
+        int start = 0; // written by the consumer
+        int done = 0;  // rounds the producer has finished; written by the producer
+        var threads = new TestThreads();
+        threads.Start("producer", () =>
+        {
+            var random = new Random(7);
+            for (int r = 0; r < Rounds; r++)
+            {
+                var wait = default(SpinWait);
+                while (Volatile.Read(ref start) != r)
+                {
+                    wait.SpinOnce(sleep1Threshold: -1);
+                }
+
+                Thread.SpinWait(random.Next(0, 64));
+                long started = Stopwatch.GetTimestamp();
+                AssertWokenInTime(queue.Enqueue(r, WaitLimit), started, r);
+                Volatile.Write(ref done, r + 1);
+            }
+        });
+
+        var random = new Random(8);
+        for (int r = 0; r < Rounds; r++)
+        {
+            Volatile.Write(ref start, r);
+            Thread.SpinWait(random.Next(0, 64));
+            Assert.True(queue.TryDequeue(out int value));
+            Assert.Equal(r - 2, value);
+            int round = r;
+            Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref done) > round, WaitLimit), $"round {r}: the producer is stuck");
+        }
+
+        threads.JoinAll(JoinLimit);
     }
 
     [Fact]
