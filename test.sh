@@ -25,6 +25,8 @@ if ! /usr/bin/python3 -I -c 'import websockets' 2>/dev/null; then
 fi
 
 rm -rf TestResults
+# --blame-hang turns a hung test into a failure that names it, well inside CI's time limit.
 exec dotnet test FastSidecar.sln -c Release \
+  --blame-hang --blame-hang-timeout 6m --blame-hang-dump-type none \
   --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" \
   --results-directory TestResults "$@"

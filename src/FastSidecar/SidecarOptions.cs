@@ -21,6 +21,18 @@ public sealed class SidecarOptions
     /// </summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// After this long without a byte from the peer, the loop sends a ping. Default 30 s; zero or
+    /// <see cref="Timeout.InfiniteTimeSpan"/> turns keep-alive off.
+    /// </summary>
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long after a keep-alive ping the peer has to send anything (its pong, or any frame) before it is presumed dead
+    /// and the connection fails with <see cref="WebSocketConnectionException"/>. Default 10 s.
+    /// </summary>
+    public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long <see cref="SidecarWebSocket.Exit"/> waits for the loop thread to end. Default 2 s.</summary>
     public TimeSpan JoinTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
@@ -65,6 +77,8 @@ public sealed class SidecarOptions
         RequirePositive(ConnectTimeout, nameof(ConnectTimeout));
         RequireNonNegative(CloseTimeout, nameof(CloseTimeout));
         RequireNonNegative(JoinTimeout, nameof(JoinTimeout));
+        RequireNonNegative(KeepAliveInterval, nameof(KeepAliveInterval));
+        RequireNonNegative(KeepAliveTimeout, nameof(KeepAliveTimeout));
         RequireNonNegative(SendTimeout, nameof(SendTimeout));
         RequirePowerOfTwo(SendQueueCapacity, nameof(SendQueueCapacity));
         RequirePowerOfTwo(ReceiveQueueCapacity, nameof(ReceiveQueueCapacity));

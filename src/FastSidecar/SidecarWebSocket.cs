@@ -74,6 +74,7 @@ public sealed class SidecarWebSocket : IDisposable
         _receiveQueue = new BoundedSpmcQueue<ReceivedMessage>(options.ReceiveQueueCapacity);
         _session = new WebSocketSession(_loop, new Events(this), WebSocketRole.Client, _pool,
             options.MaxMessageSize, options.CloseTimeout, options.MaxHandshakeHeaderBytes);
+        _session.ConfigureKeepAlive(options.KeepAliveInterval, options.KeepAliveTimeout);
         _loop.Post(s_start, this);
     }
 

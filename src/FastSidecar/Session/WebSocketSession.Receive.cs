@@ -130,6 +130,7 @@ internal sealed partial class WebSocketSession
         _phase = SessionPhase.Open;
         _clientHandshake = null;
         SetInterest(SocketInterest.Read);
+        StartKeepAlive();
         _owner.OnOpened(this, _subProtocol);
         // Frames may have arrived in the same read as the end of the handshake, and sends may be queued already.
         ProcessInput();
@@ -178,6 +179,7 @@ internal sealed partial class WebSocketSession
         }
 
         ReadOnlySequence<byte> buffer = result.Buffer;
+        _heardFromPeer |= !buffer.IsEmpty;
         if (_endKind == SessionEndKind.Failed)
         {
             // The connection already failed: bytes still arriving before the TCP close mean nothing now.

@@ -78,6 +78,7 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
         _loop.Own(this);
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { Blocking = false, NoDelay = true };
         _transport = new SocketTransport(socket, _pool.AsMemoryPool());
+        SidecarDiagnostics.ConnectionOpened();
         _phase = SessionPhase.Connecting;
         ArmDeadline(timeout);
         try
@@ -105,6 +106,7 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
         accepted.Blocking = false;
         accepted.NoDelay = true;
         _transport = new SocketTransport(accepted, _pool.AsMemoryPool());
+        SidecarDiagnostics.ConnectionOpened();
         _phase = SessionPhase.Handshaking;
         ArmDeadline(timeout);
         SetInterest(SocketInterest.Read);
@@ -332,6 +334,7 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
 
         _phase = SessionPhase.Closed;
         CancelDeadline();
+        StopKeepAlive();
         _registration?.Dispose();
         _registration = null;
         long notSent = DropBufferedFrames();
@@ -340,6 +343,7 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
             _transport.Close(abortive);
             _transport.Dispose();
             _transport = null;
+            SidecarDiagnostics.ConnectionClosed();
         }
 
         _reader.Dispose();

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace FastSidecar.Tests.Facade;
 
 /// <summary>Counts of what a leak would leave behind, read from the process itself.</summary>
-internal readonly record struct ProcessResources(int OpenFileDescriptors, int SidecarThreads, int LiveLoops, long LiveHeapBytes)
+internal readonly record struct ProcessResources(int OpenFileDescriptors, int SidecarThreads, int LiveLoops, int LiveConnections, long LiveHeapBytes)
 {
     public static ProcessResources Measure()
     {
@@ -15,7 +15,7 @@ internal readonly record struct ProcessResources(int OpenFileDescriptors, int Si
         }
 
         GCMemoryInfo info = GC.GetGCMemoryInfo(GCKind.FullBlocking);
-        return new ProcessResources(CountFileDescriptors(), CountSidecarThreads(), SidecarLoop.LiveLoops, info.HeapSizeBytes - info.FragmentedBytes);
+        return new ProcessResources(CountFileDescriptors(), CountSidecarThreads(), SidecarLoop.LiveLoops, SidecarDiagnostics.LiveConnections, info.HeapSizeBytes - info.FragmentedBytes);
     }
 
     private static int CountFileDescriptors() => Directory.GetFiles("/proc/self/fd").Length;

@@ -43,6 +43,7 @@ public sealed class ReinitializationLeakTests
 
         Assert.Equal(0, clientPool.Outstanding);
         Assert.Equal(before.LiveLoops, after.LiveLoops);
+        Assert.Equal(before.LiveConnections, after.LiveConnections);
         Assert.Equal(before.SidecarThreads, after.SidecarThreads);
         Assert.Equal(before.OpenFileDescriptors, after.OpenFileDescriptors);
         Assert.InRange(after.LiveHeapBytes - before.LiveHeapBytes, long.MinValue, 256 * 1024);

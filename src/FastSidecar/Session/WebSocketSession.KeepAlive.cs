@@ -1,0 +1,87 @@
+using FastSidecar.Loop;
+using FastSidecar.Protocol;
+
+namespace FastSidecar.Session;
+
+internal sealed partial class WebSocketSession
+{
+    private static readonly Action<object?> s_onKeepAlive = static state => ((WebSocketSession)state!).OnKeepAliveTimer();
+
+    private TimeSpan _keepAliveInterval = Timeout.InfiniteTimeSpan;
+    private TimeSpan _keepAliveTimeout = Timeout.InfiniteTimeSpan;
+    private LoopTimer _keepAliveTimer;
+    private bool _keepAliveArmed;
+    private bool _heardFromPeer;   // any bytes since the last keep-alive check
+    private bool _awaitingPong;    // a probe ping is out and its deadline is running
+    private long _keepAlivePings;
+
+    /// <summary>
+    /// Loop thread, before the session starts: after <paramref name="interval"/> without a byte from the peer, send a
+    /// ping; if nothing at all arrives within <paramref name="timeout"/> after it, the peer is presumed dead and the
+    /// session fails. <see cref="Timeout.InfiniteTimeSpan"/> or zero turns it off.
+    /// </summary>
+    public void ConfigureKeepAlive(TimeSpan interval, TimeSpan timeout)
+    {
+        _keepAliveInterval = interval <= TimeSpan.Zero ? Timeout.InfiniteTimeSpan : interval;
+        _keepAliveTimeout = timeout <= TimeSpan.Zero ? Timeout.InfiniteTimeSpan : timeout;
+    }
+
+    /// <summary>Keep-alive pings sent so far (loop thread).</summary>
+    public long KeepAlivePings => _keepAlivePings;
+
+    private void StartKeepAlive()
+    {
+        if (_keepAliveInterval != Timeout.InfiniteTimeSpan)
+        {
+            ArmKeepAlive(_keepAliveInterval);
+        }
+    }
+
+    private void ArmKeepAlive(TimeSpan dueIn)
+    {
+        _keepAliveTimer = _loop.ScheduleTimer(dueIn, s_onKeepAlive, this);
+        _keepAliveArmed = true;
+    }
+
+    private void StopKeepAlive()
+    {
+        if (_keepAliveArmed)
+        {
+            _loop.CancelTimer(_keepAliveTimer);
+            _keepAliveArmed = false;
+        }
+    }
+
+    private void OnKeepAliveTimer()
+    {
+        _keepAliveArmed = false;
+        if (_phase != SessionPhase.Open)
+        {
+            return; // closing has deadlines of its own
+        }
+
+        if (_heardFromPeer)
+        {
+            // The peer is alive: traffic (or the pong) arrived since the last check.
+            _heardFromPeer = false;
+            _awaitingPong = false;
+            ArmKeepAlive(_keepAliveInterval);
+            return;
+        }
+
+        if (_awaitingPong)
+        {
+            Fail(new WebSocketConnectionException(
+                $"The peer sent nothing for {_keepAliveInterval + _keepAliveTimeout}, not even a pong to a keep-alive ping: presumed dead."),
+                sendCloseCode: null);
+            return;
+        }
+
+        Span<byte> payload = stackalloc byte[sizeof(long)];
+        BitConverter.TryWriteBytes(payload, ++_keepAlivePings);
+        WriteFrame(Opcode.Ping, payload);
+        Flush();
+        _awaitingPong = true;
+        ArmKeepAlive(_keepAliveTimeout == Timeout.InfiniteTimeSpan ? _keepAliveInterval : _keepAliveTimeout);
+    }
+}
