@@ -113,7 +113,7 @@ public class SidecarBufferPoolTests
     public async Task Pipe_over_the_memory_pool_returns_every_segment()
     {
         var pool = new SidecarBufferPool();
-        var pipe = new System.IO.Pipelines.Pipe(new System.IO.Pipelines.PipeOptions(pool: pool.AsMemoryPool(), minimumSegmentSize: 512));
+        var pipe = new System.IO.Pipelines.Pipe(new System.IO.Pipelines.PipeOptions(pool: pool.AsMemoryPool(), pauseWriterThreshold: 0, minimumSegmentSize: 512));
         byte[] data = new byte[100_000];
         Random.Shared.NextBytes(data);
         await pipe.Writer.WriteAsync(data);
