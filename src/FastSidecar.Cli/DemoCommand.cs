@@ -151,6 +151,7 @@ internal static class DemoCommand
         using var go = new ManualResetEventSlim(false);
         long started = 0;
         long lastReceived = 0;
+        int received = 0;
         Exception? receiveError = null;
         var receiver = new Thread(() =>
         {
@@ -160,6 +161,7 @@ internal static class DemoCommand
                 for (int i = 0; i < messages; i++)
                 {
                     ws.Receive(s_receiveTimeout).Dispose();
+                    Volatile.Write(ref received, i + 1);
                 }
 
                 lastReceived = Stopwatch.GetTimestamp();
@@ -183,7 +185,9 @@ internal static class DemoCommand
         receiver.Join();
         if (receiveError is not null)
         {
-            throw new IOException("The throughput receiver failed: " + receiveError.Message, receiveError);
+            throw new IOException(string.Create(CultureInfo.InvariantCulture,
+                $"The throughput receiver failed after {received:N0} of {messages:N0} echoes ({ws.PendingSendCount} sends queued, {ws.PendingReceiveCount} received queued, {ws.State}): {receiveError.Message}"),
+                receiveError);
         }
 
         return new Throughput(messages, Stopwatch.GetElapsedTime(started, sendDone), Stopwatch.GetElapsedTime(started, lastReceived));
