@@ -59,7 +59,7 @@ internal static class DemoCommand
             environment.Console.MarkupLine($"numbers written to [blue]{Markup.Escape(settings.Json.FullName)}[/]");
         }
 
-        return ExitCodes.Success;
+        return result.ThroughputFailure is null ? ExitCodes.Success : ExitCodes.Failure;
     }
 
     private sealed record Throughput(int Messages, TimeSpan SendElapsed, TimeSpan ReceiveElapsed)
@@ -69,7 +69,7 @@ internal static class DemoCommand
         public double ReceivedPerSecond => Messages / ReceiveElapsed.TotalSeconds;
     }
 
-    private sealed record Result(Percentiles Sidecar, Percentiles Raw, Throughput Throughput, ShutdownReport Shutdown);
+    private sealed record Result(Percentiles Sidecar, Percentiles Raw, Throughput? Throughput, string? ThroughputFailure, ShutdownReport Shutdown);
 
     private static Result Measure(IAnsiConsole console, Settings settings)
     {
@@ -82,6 +82,7 @@ internal static class DemoCommand
         var sidecar = new Latency();
         var raw = new Latency();
         Throughput? throughput = null;
+        string? throughputFailure = null;
         ShutdownReport? shutdown = null;
 
         // The server parks when idle, so it does not take a core away from the client being measured.
@@ -124,7 +125,15 @@ internal static class DemoCommand
                 }
 
                 context.Status($"throughput: {settings.Messages:N0} messages through Send, echoes taken on a second thread");
-                throughput = MeasureThroughput(ws, payload, settings.Messages);
+                try
+                {
+                    throughput = MeasureThroughput(ws, payload, settings.Messages);
+                }
+                catch (IOException e)
+                {
+                    // The round-trip numbers and the shutdown report still stand; the failure is shown with them.
+                    throughputFailure = e.Message;
+                }
             }
             finally
             {
@@ -133,7 +142,7 @@ internal static class DemoCommand
             }
         });
 
-        return new Result(sidecar.Summary(), raw.Summary(), throughput!, shutdown!);
+        return new Result(sidecar.Summary(), raw.Summary(), throughput, throughputFailure, shutdown!);
     }
 
     private static void SidecarRoundTrip(SidecarWebSocket ws, byte[] payload)
@@ -212,7 +221,13 @@ internal static class DemoCommand
         latency.Caption = new TableTitle("FastSidecar: Send + Receive, SpinThenPark loop; raw floor: one non-blocking socket, pre-built masked frame, busy-polled echo");
         console.Write(latency);
 
-        Throughput t = result.Throughput;
+        if (result.Throughput is not { } t)
+        {
+            console.MarkupLine($"[red]throughput phase failed: {Markup.Escape(result.ThroughputFailure ?? "unknown")}[/]");
+            console.Write(ShutdownTable.Create(result.Shutdown));
+            return;
+        }
+
         var throughput = new Table { Title = new TableTitle(string.Create(CultureInfo.InvariantCulture, $"Throughput, {t.Messages:N0} messages of {PayloadLength} B")) }
             .AddColumn("direction")
             .AddColumn(new TableColumn("elapsed").RightAligned())
@@ -233,12 +248,13 @@ internal static class DemoCommand
     private static DemoData ToData(Settings settings, Result result) => new(
         new RoundTripData(PayloadLength, result.Sidecar.Count, settings.Block, result.Sidecar, result.Raw,
             result.Raw.P50 > 0 ? result.Sidecar.P50 / result.Raw.P50 : 0, result.Raw.P99 > 0 ? result.Sidecar.P99 / result.Raw.P99 : 0),
-        new ThroughputData(result.Throughput.Messages, PayloadLength, result.Throughput.SentPerSecond, result.Throughput.ReceivedPerSecond),
+        result.Throughput is { } t ? new ThroughputData(t.Messages, PayloadLength, t.SentPerSecond, t.ReceivedPerSecond, null)
+            : new ThroughputData(settings.Messages, PayloadLength, 0, 0, result.ThroughputFailure),
         ShutdownTable.ToData(result.Shutdown));
 
     private sealed record RoundTripData(int PayloadBytes, long CountEach, int BlockSize, Percentiles SidecarMicros, Percentiles RawFloorMicros, double RatioP50, double RatioP99);
 
-    private sealed record ThroughputData(int Messages, int PayloadBytes, double SentPerSecond, double ReceivedPerSecond);
+    private sealed record ThroughputData(int Messages, int PayloadBytes, double SentPerSecond, double ReceivedPerSecond, string? Failure);
 
     private sealed record DemoData(RoundTripData RoundTrip, ThroughputData Throughput, ShutdownData Shutdown);
 }

@@ -23,6 +23,39 @@ internal readonly record struct ProcessCensus(int SidecarThreads, int OpenFileDe
         return new ProcessCensus(CountSidecarThreads(), CountFileDescriptors(), SidecarLoop.LiveLoops, info.HeapSizeBytes - info.FragmentedBytes);
     }
 
+    /// <summary>What each open descriptor points at (socket:[inode], anon_inode:[eventpoll], a path...), to name a leak.</summary>
+    public static Dictionary<string, string> DescribeFileDescriptors()
+    {
+        var targets = new Dictionary<string, string>();
+        if (!HasProcFs)
+        {
+            return targets;
+        }
+
+        foreach (string entry in Directory.GetFileSystemEntries("/proc/self/fd"))
+        {
+            try
+            {
+                targets[Path.GetFileName(entry)] = new FileInfo(entry).LinkTarget ?? "?";
+            }
+            catch (IOException)
+            {
+                // Closed while we looked (including the directory handle of this very listing).
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return targets;
+    }
+
+    /// <summary>Descriptors open in <paramref name="after"/> that were not open, or pointed elsewhere, in <paramref name="before"/>.</summary>
+    public static List<string> NewDescriptors(Dictionary<string, string> before, Dictionary<string, string> after) =>
+        [.. after.Where(a => !before.TryGetValue(a.Key, out string? target) || target != a.Value)
+            .OrderBy(a => int.TryParse(a.Key, out int fd) ? fd : int.MaxValue)
+            .Select(a => $"fd {a.Key} → {a.Value}")];
+
     private static int CountFileDescriptors() => HasProcFs ? Directory.GetFileSystemEntries("/proc/self/fd").Length : -1;
 
     private static int CountSidecarThreads()

@@ -87,7 +87,7 @@ internal static class ReinitCommand
 
     private sealed record Result(
         int Cycles, TimeSpan Elapsed, Dictionary<CycleKind, KindCounts> Kinds, IReadOnlyList<(string Step, Percentiles Latency)> Steps,
-        Percentiles ExitTotal, ProcessCensus Before, ProcessCensus After, Leaks Leaks)
+        Percentiles ExitTotal, ProcessCensus Before, ProcessCensus After, Leaks Leaks, List<string> NewDescriptors)
     {
         public double CyclesPerSecond => Cycles / Elapsed.TotalSeconds;
     }
@@ -255,6 +255,8 @@ internal static class ReinitCommand
         ProcessCensus before = default;
         ProcessCensus after = default;
         bool settled = false;
+        Dictionary<string, string> descriptorsBefore = [];
+        Dictionary<string, string> descriptorsAfter = [];
         TimeSpan elapsed = TimeSpan.Zero;
 
         console.Progress()
@@ -275,6 +277,7 @@ internal static class ReinitCommand
                 ProgressTask run = context.AddTask($"{settings.Cycles:N0} cycles, fault {settings.Fault}", maxValue: settings.Cycles);
                 ProgressTask census = context.AddTask("census", maxValue: 2);
                 SettleServer(rig.Server);
+                descriptorsBefore = ProcessCensus.DescribeFileDescriptors();
                 before = ProcessCensus.Take();
                 census.Increment(1);
 
@@ -290,6 +293,7 @@ internal static class ReinitCommand
                 rig.Recording = false;
                 settled = SettleServer(rig.Server);
                 after = ProcessCensus.Take();
+                descriptorsAfter = ProcessCensus.DescribeFileDescriptors();
                 census.Increment(1);
             });
 
@@ -301,7 +305,8 @@ internal static class ReinitCommand
             after.LiveHeapBytes - before.LiveHeapBytes,
             settled);
         var steps = rig.StepOrder.Select(name => (name, rig.StepLatency[name].Summary())).ToList();
-        return new Result(settings.Cycles, elapsed, rig.Counts, steps, rig.ExitTotal.Summary(), before, after, leaks);
+        return new Result(settings.Cycles, elapsed, rig.Counts, steps, rig.ExitTotal.Summary(), before, after, leaks,
+            ProcessCensus.NewDescriptors(descriptorsBefore, descriptorsAfter));
     }
 
     private static bool SettleServer(LoopbackEchoServer server) => SpinWait.SpinUntil(() => server.LiveSessions == 0, s_settleTimeout);
@@ -355,6 +360,11 @@ internal static class ReinitCommand
             Verdict(leaks.HeapOverBudget, $"{leaks.HeapBytes:+#,0;-#,0;0} B (budget {HeapBudgetBytes / 1024} KB)"));
         census.AddRow("server sessions settled", "-", leaks.ServerSettled ? "yes" : "no", Verdict(!leaks.ServerSettled, leaks.ServerSettled ? "0" : "sessions open"));
         console.Write(census);
+        if (leaks.FileDescriptors != 0 && result.NewDescriptors.Count > 0)
+        {
+            console.MarkupLine("descriptors open after the run that were not before: " + Markup.Escape(string.Join(", ", result.NewDescriptors)));
+        }
+
         console.MarkupLine(leaks.Any ? "[red bold]LEAK: something was left behind[/]" : "[green bold]no leaks[/]");
     }
 
@@ -382,13 +392,13 @@ internal static class ReinitCommand
         result.ExitTotal,
         result.Kinds.ToDictionary(k => KindName(k.Key), k => new KindData(k.Value.Cycles, k.Value.Connected, k.Value.Exchanged, k.Value.Exit.Summary())),
         new LeakData(result.Leaks.Threads, result.Leaks.FileDescriptors, result.Leaks.Rentals, result.Leaks.Loops, result.Leaks.HeapBytes, HeapBudgetBytes,
-            result.Leaks.ServerSettled, result.Leaks.Any),
+            result.Leaks.ServerSettled, result.Leaks.Any, result.NewDescriptors),
         result.Before,
         result.After);
 
     private sealed record KindData(int Cycles, int Connected, int Exchanged, Percentiles ExitMicros);
 
-    private sealed record LeakData(int Threads, int FileDescriptors, long Rentals, int Loops, long HeapBytes, long HeapBudgetBytes, bool ServerSettled, bool Leaked);
+    private sealed record LeakData(int Threads, int FileDescriptors, long Rentals, int Loops, long HeapBytes, long HeapBudgetBytes, bool ServerSettled, bool Leaked, List<string> NewDescriptors);
 
     private sealed record ReinitData(int Cycles, string Fault, int CloseTimeoutMs, string WaitStrategy, double ElapsedSeconds, double CyclesPerSecond,
         Dictionary<string, Percentiles> ExitStepMicros, Percentiles ExitTotalMicros, Dictionary<string, KindData> Kinds, LeakData Leaks,
