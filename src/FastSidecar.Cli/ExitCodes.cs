@@ -1,0 +1,14 @@
+namespace FastSidecar.Cli;
+
+/// <summary>The process exit codes every command uses.</summary>
+internal static class ExitCodes
+{
+    /// <summary>The command did what it was asked.</summary>
+    public const int Success = 0;
+
+    /// <summary>The connection failed or broke, or (reinit) something leaked.</summary>
+    public const int Failure = 1;
+
+    /// <summary>The command line or its values (a URI, a header) cannot be used.</summary>
+    public const int Usage = 2;
+}
