@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora. Each file starts with the harness's control byte (segment count and cut points;
-for frames, bit 7 picks the server role, which expects masked frames)."""
+"""Writes the seed corpora. Each file starts with the harness's control byte. Handshake: segment count and cut
+points. Frames: bit 7 picks the server role (which expects masked frames), bits 0-6 the cut point in 128ths."""
 import os, struct
 
 here = os.path.dirname(os.path.abspath(__file__))
