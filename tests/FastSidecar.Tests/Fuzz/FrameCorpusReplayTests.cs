@@ -37,6 +37,28 @@ public class FrameCorpusReplayTests
     public void Corpus_is_present() => Assert.True(CorpusFiles().Count >= 17, $"expected the seed corpus in {CorpusDirectory}");
 
     [Theory]
+    [InlineData("text", "Text 48656C6C6F\nunconsumed 0")]
+    [InlineData("fragmented-text-masked", "Text 68C3A96C6C6F20E282ACF09F9880\nPong 706F6E67\nunconsumed 0")]
+    [InlineData("close-reason", "Close 4000 0FA0636166C3A9\nunconsumed 13")]
+    [InlineData("truncated-payload", "unconsumed 0")]
+    [InlineData("too-big-127", "refused MessageTooBig: A message exceeded the limit of 1048576 bytes.")]
+    [InlineData("unmasked-to-server", "refused ProtocolError: The client sent an unmasked frame.")]
+    public void Seed_reaches_what_it_was_written_for(string name, string expected)
+    {
+        byte[] input = File.ReadAllBytes(Path.Combine(CorpusDirectory, name));
+        WebSocketRole role = (input[0] & 0x80) != 0 ? WebSocketRole.Server : WebSocketRole.Client;
+        Assert.Equal(expected, Parse(role, new ReadOnlySequence<byte>(input.AsMemory(1))));
+    }
+
+    [Fact]
+    public void Fragmented_seed_grows_its_buffer_across_continuations_around_a_ping()
+    {
+        byte[] input = File.ReadAllBytes(Path.Combine(CorpusDirectory, "fragmented-growth"));
+        string[] transcript = Parse(WebSocketRole.Client, new ReadOnlySequence<byte>(input.AsMemory(1))).Split('\n');
+        Assert.Equal(["Ping 6D6964", $"Binary {new string('0', 2 * 5310)}656E64", "unconsumed 0"], transcript);
+    }
+
+    [Theory]
     [MemberData(nameof(CorpusFiles))]
     public void Corpus_input_parses_alike_however_it_is_split_and_returns_every_buffer(string name)
     {
