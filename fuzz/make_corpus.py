@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora. Each file starts with the harness's control byte (segment count and cut points;
-for frames, bit 7 picks the server role, which expects masked frames)."""
+"""Writes the seed corpora. Each file starts with the harness's control byte. Handshake: segment count and cut
+points. Frames: bit 7 picks the server role (which expects masked frames), bits 0-6 the cut point in 128ths."""
 import os, struct
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -74,6 +74,16 @@ frames = {
     "close-bad-code": (0, frame(8, struct.pack(">H", 1005))),
     "continuation-first": (0, frame(0, b"x")),
     "truncated-header": (0, frame(2, bytes(300))[:3]),
+    # A message cut off mid-payload: the reader owns a partial buffer that Dispose must return.
+    "truncated-payload": (0x40, frame(2, bytes(range(256)) + bytes(44))[:150]),
+    "fragmented-growth": (0x33, frame(2, bytes(10), fin=False) + frame(0, bytes(300), fin=False)
+                          + frame(9, b"mid") + frame(0, bytes(5000), fin=False) + frame(0, b"end")),
+    "fragmented-text-masked": (SERVER | 0x21, frame(1, "h\u00e9".encode(), fin=False, mask=M)
+                               + frame(0, "llo \u20ac\U0001F600".encode(), mask=M) + frame(10, b"pong", mask=M)),
+    "too-big-127": (0, frame(2, b"")[:1] + bytes([127]) + struct.pack(">Q", 2 << 20)),
+    "nonminimal-126": (0, bytes([0x82, 126, 0, 5]) + b"hello"),
+    "close-reason": (0x05, frame(8, struct.pack(">H", 4000) + "caf\u00e9".encode()) + frame(1, b"after close")),
+    "close-bad-reason": (0, frame(8, struct.pack(">H", 1000) + b"\xc3")),
 }
 for name, (control, data) in frames.items():
     write("frames", name, control, data)

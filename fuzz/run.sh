@@ -15,8 +15,7 @@ out="$here/.out/$target"
 findings="$here/.findings/$target"
 
 case "$target" in
-  handshake) build_flags=() ;;
-  frames) build_flags=(-p:FramesTarget=true) ;;
+  handshake|frames) ;;
   *) echo "unknown target: $target (handshake|frames)" >&2; exit 2 ;;
 esac
 
@@ -34,7 +33,7 @@ fi
 
 # A fresh build each run: sharpfuzz rewrites FastSidecar.dll in place and must not see it twice.
 rm -rf "$out"
-dotnet build "$here/FastSidecar.Fuzz/FastSidecar.Fuzz.csproj" -c Release -o "$out" "${build_flags[@]}" -nologo -v quiet
+dotnet build "$here/FastSidecar.Fuzz/FastSidecar.Fuzz.csproj" -c Release -o "$out" -nologo -v quiet
 
 # The harness proves itself on the seeds before fuzzing: a seed that fails is a finding already. This runs before
 # instrumentation because instrumented code writes to AFL's shared coverage map, which exists only under afl-fuzz.

@@ -38,4 +38,24 @@ internal sealed class FuzzSegment : ReadOnlySequenceSegment<byte>
         middle.Next = tail;
         return new ReadOnlySequence<byte>(head, 0, tail, tail.Memory.Length);
     }
+
+    /// <summary>One segment per part, in order; empty parts are kept, since real pipes produce them too.</summary>
+    public static ReadOnlySequence<byte> Sequence(params ReadOnlyMemory<byte>[] parts)
+    {
+        if (parts.Length == 0)
+        {
+            return ReadOnlySequence<byte>.Empty;
+        }
+
+        var first = new FuzzSegment(parts[0], 0);
+        FuzzSegment last = first;
+        for (int i = 1; i < parts.Length; i++)
+        {
+            var next = new FuzzSegment(parts[i], last.RunningIndex + last.Memory.Length);
+            last.Next = next;
+            last = next;
+        }
+
+        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
+    }
 }

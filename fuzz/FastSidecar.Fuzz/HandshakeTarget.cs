@@ -6,7 +6,7 @@ namespace FastSidecar.Fuzz;
 /// <summary>
 /// Feeds arbitrary bytes to <see cref="ClientHandshake.TryReadResponse"/> as a server's answer. A
 /// <see cref="WebSocketHandshakeException"/> is the expected way to refuse; any other exception, or a broken
-/// buffer contract, is a finding.
+/// buffer contract, is a finding, and so is an outcome that changes when the same bytes arrive split into segments.
 /// </summary>
 internal static class HandshakeTarget
 {
@@ -22,7 +22,17 @@ internal static class HandshakeTarget
         }
 
         byte[] data = input[1..].ToArray();
-        ReadOnlySequence<byte> original = FuzzSegment.Split(input[0], data);
+        string whole = Parse(new ReadOnlySequence<byte>(data));
+        string split = Parse(FuzzSegment.Split(input[0], data));
+        if (whole != split)
+        {
+            throw new InvalidOperationException($"One segment gave \"{whole}\", split segments gave \"{split}\".");
+        }
+    }
+
+    /// <summary>Parses one answer and describes the outcome, so that two ways of splitting it can be compared.</summary>
+    private static string Parse(ReadOnlySequence<byte> original)
+    {
         ReadOnlySequence<byte> buffer = original;
         try
         {
@@ -33,7 +43,7 @@ internal static class HandshakeTarget
                     throw new InvalidOperationException("Needing more data must leave the buffer untouched.");
                 }
 
-                return;
+                return "need more";
             }
 
             if (buffer.Length > original.Length || !buffer.End.Equals(original.End))
@@ -45,10 +55,13 @@ internal static class HandshakeTarget
             {
                 throw new InvalidOperationException($"Accepted subprotocol {subProtocol} that was never offered.");
             }
+
+            return $"accepted {subProtocol}, {buffer.Length} bytes left";
         }
-        catch (WebSocketHandshakeException)
+        catch (WebSocketHandshakeException refused)
         {
-            // The parser refused the input; that is its job.
+            // The parser refused the input; that is its job, as long as it refuses alike however the bytes arrive.
+            return $"refused {refused.StatusCode}: {refused.Message}";
         }
     }
 

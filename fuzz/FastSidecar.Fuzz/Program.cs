@@ -23,9 +23,7 @@ internal static class Program
         ReadOnlySpanAction? target = args[0] switch
         {
             "handshake" => HandshakeTarget.Run,
-#if FRAMES_TARGET
             "frames" => FrameTarget.Run,
-#endif
             _ => null,
         };
 
@@ -78,9 +76,6 @@ internal static class Program
     private static int Usage()
     {
         Console.Error.WriteLine("usage: FastSidecar.Fuzz <handshake|frames> [afl|libfuzzer|replay PATH...]");
-#if !FRAMES_TARGET
-        Console.Error.WriteLine("(the frames target is compiled only with -p:FramesTarget=true)");
-#endif
         return 2;
     }
 }
