@@ -75,7 +75,10 @@ internal sealed partial class WebSocketSession
                 bool complete = _role == WebSocketRole.Client
                     ? _clientHandshake!.TryReadResponse(ref buffer, out _subProtocol)
                     : TryAcceptClient(ref buffer);
-                input.AdvanceTo(buffer.Start, buffer.End);
+                // Bytes after a complete response are frames nobody has looked at yet: leave them unexamined, or the
+                // pipe's next TryRead reports nothing until more bytes arrive (and a server that sent its frames with
+                // the response, then waits for us, would wait forever).
+                input.AdvanceTo(buffer.Start, complete ? buffer.Start : buffer.End);
                 if (complete)
                 {
                     OnHandshakeComplete();
@@ -178,6 +181,7 @@ internal sealed partial class WebSocketSession
         }
 
         ReadOnlySequence<byte> buffer = result.Buffer;
+        bool needMore = false;
         if (_endKind == SessionEndKind.Failed)
         {
             // The connection already failed: bytes still arriving before the TCP close mean nothing now.
@@ -192,6 +196,7 @@ internal sealed partial class WebSocketSession
                 FrameReadStatus status = _reader.Read(ref buffer, out InboundMessage message);
                 if (status == FrameReadStatus.NeedMoreData)
                 {
+                    needMore = true;
                     break;
                 }
 
@@ -207,7 +212,10 @@ internal sealed partial class WebSocketSession
 
         if (_transport is not null)
         {
-            input.AdvanceTo(buffer.Start, buffer.End);
+            // Only a reader that asked for more bytes has examined the rest; after a pause (full receive queue) the
+            // remaining frames are unread, and marking them examined would hide them from the next TryRead until
+            // new bytes arrived.
+            input.AdvanceTo(buffer.Start, needMore ? buffer.End : buffer.Start);
         }
     }
 
