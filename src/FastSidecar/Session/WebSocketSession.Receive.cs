@@ -286,10 +286,11 @@ internal sealed partial class WebSocketSession
 
         if (!_closeSent)
         {
-            // The peer started the closing handshake: echo its code (none if it sent none), RFC 6455 §5.5.1.
+            // The peer started the closing handshake: echo its code, RFC 6455 §5.5.1. 1005 is the reader's "no code",
+            // which the writer turns into an empty close frame.
             _endKind = SessionEndKind.ClosedByPeer;
             RecordPeerClose();
-            WriteClose(code == (ushort)WebSocketCloseCode.Empty ? (ushort)0 : code, default);
+            WriteClose(code, default);
         }
 
         EnterClosing();

@@ -73,4 +73,26 @@ public sealed class ClientConformanceTests
         server.WaitForConnection(Generous).AssertScriptSucceeded(Generous);
         Assert.Equal(0, pool.Outstanding);
     }
+
+    [Fact]
+    public void A_close_frame_without_a_code_is_answered_with_an_empty_close_frame()
+    {
+        var pool = new SidecarBufferPool();
+        using var server = new ScriptedServer(
+            ScriptStep.ReadHandshakeRequest(),
+            ScriptStep.SendValidHandshakeResponse(),
+            ScriptStep.ExpectFrame("a text frame", f => f.Opcode == ServerFrames.OpText),
+            ScriptStep.SendRaw(ServerFrames.CloseEmpty()),
+            ScriptStep.ExpectFrame("an empty masked close frame", f => f.Opcode == ServerFrames.OpClose && f.Masked && f.Payload.Length == 0),
+            ScriptStep.CloseTcp());
+        using (var ws = SidecarWebSocket.Connect(server.Uri, new SidecarOptions { BufferPool = pool }))
+        {
+            ws.Send("go"u8, MessageType.Text);
+            var closed = Assert.Throws<WebSocketClosedException>(() => ws.Receive(Generous));
+            Assert.Equal(WebSocketCloseCode.Empty, closed.CloseCode);
+        }
+
+        server.WaitForConnection(Generous).AssertScriptSucceeded(Generous);
+        Assert.Equal(0, pool.Outstanding);
+    }
 }
