@@ -53,6 +53,10 @@ public sealed class SidecarWebSocket : IDisposable
     private readonly ManualResetEventSlim _exitDone = new(false);
 
     private int _state; // SidecarWebSocketState
+
+    // Set on the loop once the opening handshake completed, before _settled. The state alone cannot tell: a peer that
+    // closes (or breaks the protocol) right after the handshake moves it on before the connecting thread looks.
+    private volatile bool _opened;
     private volatile SidecarWebSocketException? _fault;
     private SessionEnd _end;              // written by the loop before _ended is set
     private volatile bool _deliveryStopped;
@@ -142,10 +146,14 @@ public sealed class SidecarWebSocket : IDisposable
             throw new WebSocketConnectionException($"The connection did not open within {_options.ConnectTimeout}.");
         }
 
-        if (State != SidecarWebSocketState.Open)
+        if (!_opened)
         {
             ThrowEnded();
         }
+
+        // Opened, even if already closed again: what arrived meanwhile is readable, and the next Send or Receive
+        // reports the end in order.
+
     }
 
     /// <summary>
@@ -405,6 +413,7 @@ public sealed class SidecarWebSocket : IDisposable
         {
             owner.SubProtocol = subProtocol;
             Interlocked.CompareExchange(ref owner._state, (int)SidecarWebSocketState.Open, (int)SidecarWebSocketState.Connecting);
+            owner._opened = true;
             owner._settled.Set();
         }
 

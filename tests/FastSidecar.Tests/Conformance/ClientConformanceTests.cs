@@ -95,4 +95,32 @@ public sealed class ClientConformanceTests
         server.WaitForConnection(Generous).AssertScriptSucceeded(Generous);
         Assert.Equal(0, pool.Outstanding);
     }
+
+    [Fact]
+    public void Connect_returns_when_the_peer_closes_right_after_the_handshake_and_its_message_stays_readable()
+    {
+        // The race between the loop closing and the connecting thread looking is tight: many rounds make it show.
+        const int Rounds = 30;
+        var pool = new SidecarBufferPool();
+        using var server = new ScriptedServer(
+            [
+                ScriptStep.ReadHandshakeRequest(),
+                SendHandshakeResponseWith(ServerFrames.Text("7"), ServerFrames.Close(1000)),
+                ScriptStep.CloseTcp(),
+            ],
+            acceptEveryConnection: true);
+        for (int round = 0; round < Rounds; round++)
+        {
+            using var ws = SidecarWebSocket.Connect(server.Uri, new SidecarOptions { BufferPool = pool });
+            using (ReceivedMessage message = ws.Receive(Generous))
+            {
+                Assert.Equal("7", message.GetText());
+            }
+
+            var closed = Assert.Throws<WebSocketClosedException>(() => ws.Receive(Generous));
+            Assert.Equal(WebSocketCloseCode.NormalClosure, closed.CloseCode);
+        }
+
+        Assert.Equal(0, pool.Outstanding);
+    }
 }
