@@ -184,7 +184,16 @@ public sealed class SidecarWebSocket : IDisposable
     public ReceivedMessage Receive(TimeSpan timeout)
     {
         ThrowIfExited();
-        switch (_receiveQueue.Dequeue(out ReceivedMessage message, timeout))
+        QueueWaitResult result;
+        ReceivedMessage message;
+        while ((result = _receiveQueue.Dequeue(out message, timeout)) == QueueWaitResult.Success && message.IsViolationMarker)
+        {
+            // Every message before the peer's violation has been taken: the loop fails the connection now, and this
+            // wait ends when it has (the wait starts over once, bounded by the close timeout on the loop).
+            _session.RequestDeferredViolation();
+        }
+
+        switch (result)
         {
             case QueueWaitResult.Success:
                 OnDequeued();
@@ -208,6 +217,12 @@ public sealed class SidecarWebSocket : IDisposable
         ThrowIfExited();
         if (_receiveQueue.TryDequeue(out message))
         {
+            if (message.IsViolationMarker)
+            {
+                _session.RequestDeferredViolation(); // see Receive
+                return TryReceive(out message);
+            }
+
             OnDequeued();
             return true;
         }
@@ -215,7 +230,7 @@ public sealed class SidecarWebSocket : IDisposable
         if (_receiveQueue.IsCompleted)
         {
             // The queue completes after the last delivery, so an empty completed queue stays empty.
-            if (_receiveQueue.TryDequeue(out message))
+            if (_receiveQueue.TryDequeue(out message) && !message.IsViolationMarker)
             {
                 OnDequeued();
                 return true;
@@ -436,6 +451,9 @@ public sealed class SidecarWebSocket : IDisposable
             return true;
         }
 
+        public bool TryDeferViolation(WebSocketSession session) =>
+            !owner._deliveryStopped && owner._receiveQueue.TryEnqueue(ReceivedMessage.ViolationMarker);
+
         public bool TryTakeOutbound(out OutboundMessage message) => owner._sendQueue.TryDequeue(out message);
 
         public void OnClosed(WebSocketSession session, in SessionEnd end)
@@ -578,8 +596,11 @@ public sealed class SidecarWebSocket : IDisposable
 
         while (_receiveQueue.TryDequeue(out ReceivedMessage inbound))
         {
-            inbound.Dispose();
-            _notConsumedAtExit++;
+            if (!inbound.IsViolationMarker)
+            {
+                inbound.Dispose();
+                _notConsumedAtExit++;
+            }
         }
 
         return (_notSentAtExit, _notConsumedAtExit);

@@ -182,9 +182,10 @@ internal sealed partial class WebSocketSession
 
         ReadOnlySequence<byte> buffer = result.Buffer;
         bool needMore = false;
-        if (_endKind == SessionEndKind.Failed)
+        if (_endKind == SessionEndKind.Failed || _deferredViolation is not null)
         {
-            // The connection already failed: bytes still arriving before the TCP close mean nothing now.
+            // The connection already failed (or will, once the application reaches the violation): bytes still
+            // arriving before the TCP close mean nothing now.
             input.AdvanceTo(buffer.End);
             return;
         }
@@ -206,7 +207,11 @@ internal sealed partial class WebSocketSession
         catch (WebSocketProtocolException violation)
         {
             input.AdvanceTo(buffer.End);
-            Fail(violation, violation.CloseCode);
+            if (!TryDeferViolation(violation))
+            {
+                Fail(violation, violation.CloseCode);
+            }
+
             return;
         }
 

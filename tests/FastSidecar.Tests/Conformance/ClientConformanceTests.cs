@@ -123,4 +123,36 @@ public sealed class ClientConformanceTests
 
         Assert.Equal(0, pool.Outstanding);
     }
+
+    [Fact]
+    public void A_violation_behind_a_message_fails_the_connection_after_the_application_answered_that_message()
+    {
+        var pool = new SidecarBufferPool();
+        using var server = new ScriptedServer(
+            ScriptStep.ReadHandshakeRequest(),
+            ScriptStep.SendValidHandshakeResponse(),
+            // RFC 6455 §5.2: RSV2 set with no extension negotiated; the ping behind it must go unanswered.
+            ScriptStep.SendRaw(ServerFrames.Concat(ServerFrames.Text("first"),
+                ServerFrames.Frame(ServerFrames.OpText, "first"u8, rsv: 2), ServerFrames.Ping("p"u8))),
+            ScriptStep.ExpectFrame("the echo of the message before the violation", f => f.Opcode == ServerFrames.OpText && f.Text == "first"),
+            ScriptStep.ExpectClose(1002),
+            ScriptStep.CloseTcp());
+        using (var ws = SidecarWebSocket.Connect(server.Uri, new SidecarOptions { BufferPool = pool }))
+        {
+            // The message and the violation's place in the receive order are both queued before the application looks.
+            Assert.True(SpinWait.SpinUntil(() => ws.PendingReceiveCount == 2, Generous));
+            using (ReceivedMessage message = ws.Receive(Generous))
+            {
+                ws.Send(message.Span, message.Type);
+            }
+
+            var violation = Assert.Throws<WebSocketProtocolException>(() => ws.Receive(Generous));
+            Assert.Equal(WebSocketCloseCode.ProtocolError, violation.CloseCode);
+        }
+
+        var connection = server.WaitForConnection(Generous);
+        connection.AssertScriptSucceeded(Generous);
+        Assert.DoesNotContain(connection.Frames, f => f.Opcode == ServerFrames.OpPong);
+        Assert.Equal(0, pool.Outstanding);
+    }
 }
