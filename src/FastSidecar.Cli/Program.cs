@@ -35,5 +35,6 @@ internal static class Program
         DemoCommand.Create(environment),
         ConnectCommand.Create(environment),
         ReinitCommand.Create(environment),
+        AutobahnCommand.Create(),
     };
 }

@@ -23,6 +23,12 @@ public readonly struct ReceivedMessage : IDisposable
         Type = type;
     }
 
+    /// <summary>The place of a protocol violation in the receive order (no payload); never handed to the application.</summary>
+    internal static ReceivedMessage ViolationMarker => default;
+
+    /// <summary>True for <see cref="ViolationMarker"/>: every real message has a pool to go back to.</summary>
+    internal bool IsViolationMarker => _pool is null;
+
     /// <summary>Whether the message is text or binary.</summary>
     public MessageType Type { get; }
 

@@ -53,6 +53,10 @@ public sealed class SidecarWebSocket : IDisposable
     private readonly ManualResetEventSlim _exitDone = new(false);
 
     private int _state; // SidecarWebSocketState
+
+    // Set on the loop once the opening handshake completed, before _settled. The state alone cannot tell: a peer that
+    // closes (or breaks the protocol) right after the handshake moves it on before the connecting thread looks.
+    private volatile bool _opened;
     private volatile SidecarWebSocketException? _fault;
     private SessionEnd _end;              // written by the loop before _ended is set
     private volatile bool _deliveryStopped;
@@ -143,10 +147,14 @@ public sealed class SidecarWebSocket : IDisposable
             throw new WebSocketConnectionException($"The connection did not open within {_options.ConnectTimeout}.");
         }
 
-        if (State != SidecarWebSocketState.Open)
+        if (!_opened)
         {
             ThrowEnded();
         }
+
+        // Opened, even if already closed again: what arrived meanwhile is readable, and the next Send or Receive
+        // reports the end in order.
+
     }
 
     /// <summary>
@@ -177,7 +185,16 @@ public sealed class SidecarWebSocket : IDisposable
     public ReceivedMessage Receive(TimeSpan timeout)
     {
         ThrowIfExited();
-        switch (_receiveQueue.Dequeue(out ReceivedMessage message, timeout))
+        QueueWaitResult result;
+        ReceivedMessage message;
+        while ((result = _receiveQueue.Dequeue(out message, timeout)) == QueueWaitResult.Success && message.IsViolationMarker)
+        {
+            // Every message before the peer's violation has been taken: the loop fails the connection now, and this
+            // wait ends when it has (the wait starts over once, bounded by the close timeout on the loop).
+            _session.RequestDeferredViolation();
+        }
+
+        switch (result)
         {
             case QueueWaitResult.Success:
                 OnDequeued();
@@ -201,6 +218,12 @@ public sealed class SidecarWebSocket : IDisposable
         ThrowIfExited();
         if (_receiveQueue.TryDequeue(out message))
         {
+            if (message.IsViolationMarker)
+            {
+                _session.RequestDeferredViolation(); // see Receive
+                return TryReceive(out message);
+            }
+
             OnDequeued();
             return true;
         }
@@ -208,7 +231,7 @@ public sealed class SidecarWebSocket : IDisposable
         if (_receiveQueue.IsCompleted)
         {
             // The queue completes after the last delivery, so an empty completed queue stays empty.
-            if (_receiveQueue.TryDequeue(out message))
+            if (_receiveQueue.TryDequeue(out message) && !message.IsViolationMarker)
             {
                 OnDequeued();
                 return true;
@@ -406,6 +429,7 @@ public sealed class SidecarWebSocket : IDisposable
         {
             owner.SubProtocol = subProtocol;
             Interlocked.CompareExchange(ref owner._state, (int)SidecarWebSocketState.Open, (int)SidecarWebSocketState.Connecting);
+            owner._opened = true;
             owner._settled.Set();
         }
 
@@ -427,6 +451,9 @@ public sealed class SidecarWebSocket : IDisposable
             owner._messagesReceived++;
             return true;
         }
+
+        public bool TryDeferViolation(WebSocketSession session) =>
+            !owner._deliveryStopped && owner._receiveQueue.TryEnqueue(ReceivedMessage.ViolationMarker);
 
         public bool TryTakeOutbound(out OutboundMessage message) => owner._sendQueue.TryDequeue(out message);
 
@@ -570,8 +597,11 @@ public sealed class SidecarWebSocket : IDisposable
 
         while (_receiveQueue.TryDequeue(out ReceivedMessage inbound))
         {
-            inbound.Dispose();
-            _notConsumedAtExit++;
+            if (!inbound.IsViolationMarker)
+            {
+                inbound.Dispose();
+                _notConsumedAtExit++;
+            }
         }
 
         return (_notSentAtExit, _notConsumedAtExit);

@@ -172,6 +172,8 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
             session.AnswersClose = _fault != EchoServerFault.Silent;
         }
 
+        public bool TryDeferViolation(WebSocketSession session) => false; // echoes are already written: fail at once
+
         public bool TryDeliver(WebSocketSession session, in InboundMessage message)
         {
             switch (_fault)

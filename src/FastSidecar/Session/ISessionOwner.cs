@@ -19,6 +19,12 @@ internal interface ISessionOwner
     /// </summary>
     bool TryDeliver(WebSocketSession session, in InboundMessage message);
 
+    /// <summary>
+    /// A protocol violation arrived behind delivered messages: true if the owner queued a marker after them and will
+    /// call <see cref="WebSocketSession.RequestDeferredViolation"/> when its consumer reaches it; false to fail at once.
+    /// </summary>
+    bool TryDeferViolation(WebSocketSession session);
+
     /// <summary>Takes the next queued outbound message, if any. Ownership of its buffer passes to the session.</summary>
     bool TryTakeOutbound(out OutboundMessage message);
 

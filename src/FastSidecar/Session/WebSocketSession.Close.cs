@@ -28,6 +28,12 @@ internal sealed partial class WebSocketSession
                 return; // a close is already under way; its deadline is running
         }
 
+        if (_deferredViolation is not null)
+        {
+            FailDeferredViolation(); // the close that goes out is the violation's
+            return;
+        }
+
         _endKind = SessionEndKind.ClosedByUs;
         while (WriteQueuedFrames())
         {

@@ -75,7 +75,10 @@ internal sealed partial class WebSocketSession
                 bool complete = _role == WebSocketRole.Client
                     ? _clientHandshake!.TryReadResponse(ref buffer, out _subProtocol)
                     : TryAcceptClient(ref buffer);
-                input.AdvanceTo(buffer.Start, buffer.End);
+                // Bytes after a complete response are frames nobody has looked at yet: leave them unexamined, or the
+                // pipe's next TryRead reports nothing until more bytes arrive (and a server that sent its frames with
+                // the response, then waits for us, would wait forever).
+                input.AdvanceTo(buffer.Start, complete ? buffer.Start : buffer.End);
                 if (complete)
                 {
                     OnHandshakeComplete();
@@ -180,9 +183,11 @@ internal sealed partial class WebSocketSession
 
         ReadOnlySequence<byte> buffer = result.Buffer;
         _heardFromPeer |= !buffer.IsEmpty;
-        if (_endKind == SessionEndKind.Failed)
+        bool needMore = false;
+        if (_endKind == SessionEndKind.Failed || _deferredViolation is not null)
         {
-            // The connection already failed: bytes still arriving before the TCP close mean nothing now.
+            // The connection already failed (or will, once the application reaches the violation): bytes still
+            // arriving before the TCP close mean nothing now.
             input.AdvanceTo(buffer.End);
             return;
         }
@@ -194,6 +199,7 @@ internal sealed partial class WebSocketSession
                 FrameReadStatus status = _reader.Read(ref buffer, out InboundMessage message);
                 if (status == FrameReadStatus.NeedMoreData)
                 {
+                    needMore = true;
                     break;
                 }
 
@@ -203,13 +209,20 @@ internal sealed partial class WebSocketSession
         catch (WebSocketProtocolException violation)
         {
             input.AdvanceTo(buffer.End);
-            Fail(violation, violation.CloseCode);
+            if (!TryDeferViolation(violation))
+            {
+                Fail(violation, violation.CloseCode);
+            }
+
             return;
         }
 
         if (_transport is not null)
         {
-            input.AdvanceTo(buffer.Start, buffer.End);
+            // Only a reader that asked for more bytes has examined the rest; after a pause (full receive queue) the
+            // remaining frames are unread, and marking them examined would hide them from the next TryRead until
+            // new bytes arrived.
+            input.AdvanceTo(buffer.Start, needMore ? buffer.End : buffer.Start);
         }
     }
 
@@ -280,10 +293,11 @@ internal sealed partial class WebSocketSession
 
         if (!_closeSent)
         {
-            // The peer started the closing handshake: echo its code (none if it sent none), RFC 6455 §5.5.1.
+            // The peer started the closing handshake: echo its code, RFC 6455 §5.5.1. 1005 is the reader's "no code",
+            // which the writer turns into an empty close frame.
             _endKind = SessionEndKind.ClosedByPeer;
             RecordPeerClose();
-            WriteClose(code == (ushort)WebSocketCloseCode.Empty ? (ushort)0 : code, default);
+            WriteClose(code, default);
         }
 
         EnterClosing();

@@ -310,6 +310,14 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
             return;
         }
 
+        if (TakeDeferredViolation() is { } violation)
+        {
+            // Whatever ends the connection now, the violation came first.
+            RecordFault(violation);
+            _closeCode ??= violation.CloseCode;
+            sendCloseCode ??= violation.CloseCode;
+        }
+
         RecordFault(fault);
         _closeCode ??= fault.CloseCode;
         if (sendCloseCode is { } code && _phase is SessionPhase.Open or SessionPhase.Closing && !_closeSent)
@@ -335,6 +343,7 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
         _phase = SessionPhase.Closed;
         CancelDeadline();
         StopKeepAlive();
+        TakeDeferredViolation();
         _registration?.Dispose();
         _registration = null;
         long notSent = DropBufferedFrames();
