@@ -67,12 +67,12 @@ internal sealed partial class WebSocketSession
             ArmDeadline(_closeTimeout);
         }
 
-        if (_role == WebSocketRole.Client && _receivePaused == 0)
+        // Flush first: the close frame usually leaves in this one call, and then no writability interest is needed.
+        Flush();
+        if (_phase == SessionPhase.Closing && _role == WebSocketRole.Client && _receivePaused == 0)
         {
             // Keep reading: the peer's close frame, then its FIN (end of stream), are what we wait for now.
             SetInterest(SocketInterest.Read | WriteInterestIfPending());
         }
-
-        Flush();
     }
 }
