@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace FastSidecar.Loop;
 
 /// <summary>The back-off of the duty cycle <c>while (running) idle(doWork())</c>: what an idle cycle does.</summary>
@@ -13,7 +15,7 @@ internal abstract class IdleStrategy
     {
         WaitStrategy.Blocking => new BlockingIdleStrategy(),
         WaitStrategy.BusySpin => new BusySpinIdleStrategy(),
-        _ => new SpinThenParkIdleStrategy(options.SpinIterations),
+        _ => new SpinThenParkIdleStrategy(options.SpinDuration),
     };
 
     /// <summary>The cycle did work: restart the back-off.</summary>
@@ -58,8 +60,8 @@ internal sealed class BusySpinIdleStrategy : IdleStrategy
 }
 
 /// <summary>
-/// Backs off in three steps: spins a bounded number of idle cycles (polling sockets every few of them), then yields
-/// the processor for a few more, then parks until woken. Work arriving soon after the last work is picked up at
+/// Backs off in three steps: spins for a bounded time (polling sockets every few iterations), then yields the
+/// processor a few times, then parks until woken. Work arriving soon after the last work is picked up at
 /// spinning speed; an idle loop costs no CPU once parked.
 /// </summary>
 /// <remarks>
@@ -69,36 +71,71 @@ internal sealed class BusySpinIdleStrategy : IdleStrategy
 /// </remarks>
 internal sealed class SpinThenParkIdleStrategy : IdleStrategy
 {
-    private const int PollEvery = 4;        // epoll_wait(0) costs ~0.5 µs; interleaving keeps the run-queue check tight
-    private const int YieldIterations = 32;
-    private readonly int _spinIterations;
-    private int _idleCycles;
+    private enum Phase
+    {
+        Spinning,
+        Yielding,
+        Parking,
+    }
 
-    public SpinThenParkIdleStrategy(int spinIterations) => _spinIterations = Math.Max(0, spinIterations);
+    private const int PollEvery = 4;        // epoll_wait(0) costs ~0.5-1 µs here; interleaving keeps the run-queue check tight
+    private const int YieldIterations = 4;
+    private readonly long _spinTicks;
+    private Phase _phase;
+    private long _idleSince;                // Stopwatch timestamp of the first idle cycle since the last work
+    private int _iterations;                // within the current phase
 
-    public override void Reset() => _idleCycles = 0;
+    public SpinThenParkIdleStrategy(TimeSpan spinDuration) =>
+        _spinTicks = Math.Max(0, (long)(spinDuration.TotalSeconds * Stopwatch.Frequency));
+
+    public override void Reset()
+    {
+        _phase = Phase.Spinning;
+        _idleSince = 0;
+        _iterations = 0;
+    }
 
     public override int Idle(SidecarLoop loop)
     {
-        if (_idleCycles < _spinIterations)
+        switch (_phase)
         {
-            _idleCycles++;
-            if (_idleCycles % PollEvery == 0)
-            {
+            case Phase.Spinning:
+                long now = Stopwatch.GetTimestamp();
+                if (_idleSince == 0)
+                {
+                    _idleSince = now;
+                }
+
+                // Bounded by time, not by a count: an iteration that polls the sockets is a system call whose cost
+                // varies several-fold between machines (and under a hypervisor), so a count could spin for milliseconds.
+                if (now - _idleSince >= _spinTicks)
+                {
+                    _phase = Phase.Yielding;
+                    _iterations = 0;
+                    goto case Phase.Yielding;
+                }
+
+                if (++_iterations % PollEvery == 0)
+                {
+                    return loop.PollReadiness();
+                }
+
+                Thread.SpinWait(1);
+                return 0;
+
+            case Phase.Yielding:
+                if (++_iterations > YieldIterations)
+                {
+                    _phase = Phase.Parking;
+                    goto case Phase.Parking;
+                }
+
+                Thread.Yield();
                 return loop.PollReadiness();
-            }
 
-            Thread.SpinWait(1);
-            return 0;
+            case Phase.Parking:
+            default:
+                return loop.Park();
         }
-
-        if (_idleCycles < _spinIterations + YieldIterations)
-        {
-            _idleCycles++;
-            Thread.Yield();
-            return loop.PollReadiness();
-        }
-
-        return loop.Park();
     }
 }

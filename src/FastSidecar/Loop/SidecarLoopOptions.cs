@@ -12,11 +12,12 @@ public sealed class SidecarLoopOptions
     public WaitStrategy WaitStrategy { get; set; } = WaitStrategy.SpinThenPark;
 
     /// <summary>
-    /// Idle duty cycles <see cref="WaitStrategy.SpinThenPark"/> spends spinning before it yields a few times and then
-    /// parks. Each iteration is a short pause, and every fourth polls the sockets without waiting. Default 2,000
-    /// (roughly 100-300 µs).
+    /// How long <see cref="WaitStrategy.SpinThenPark"/> keeps spinning after the last work before it yields a few times
+    /// and parks. Default 50 µs: longer than a loopback round trip, so a reply is picked up at spinning speed, and short
+    /// enough that an idle loop hands its core back (on a small machine the peer or the application needs it). Spinning
+    /// polls the sockets without waiting every few iterations, so it is not free: keep it near the latency it hides.
     /// </summary>
-    public int SpinIterations { get; set; } = 2000;
+    public TimeSpan SpinDuration { get; set; } = TimeSpan.FromMicroseconds(50);
 
     /// <summary>Capacity of the lock-free run queue; a power of two. When full, posts overflow to a locked queue (never dropped).</summary>
     public int RunQueueCapacity { get; set; } = 4096;

@@ -24,28 +24,27 @@ internal sealed class StallingAcceptor(SidecarLoop loop, Socket listener) : ISoc
 
     void ISocketHandler.OnReadable()
     {
-        while (true)
+        // One accept per readiness event: the listener is watched level-triggered, so a backlog brings us straight
+        // back, and the common case never pays for the exception a non-blocking Accept throws when nothing is left.
+        Socket accepted;
+        try
         {
-            Socket accepted;
-            try
-            {
-                accepted = listener.Accept();
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.TryAgain or SocketError.Interrupted)
-            {
-                return;
-            }
-            catch (SocketException)
-            {
-                continue;
-            }
-
-            accepted.Blocking = false;
-            var connection = new Connection(this, accepted);
-            _connections.Add(connection);
-            Interlocked.Increment(ref _live);
-            connection.Registration = loop.Register(accepted, connection, SocketInterest.Read);
+            accepted = listener.Accept();
         }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.TryAgain or SocketError.Interrupted)
+        {
+            return;
+        }
+        catch (SocketException)
+        {
+            return; // the client gave up while queued (ECONNABORTED); readiness reports any other one
+        }
+
+        accepted.Blocking = false;
+        var connection = new Connection(this, accepted);
+        _connections.Add(connection);
+        Interlocked.Increment(ref _live);
+        connection.Registration = loop.Register(accepted, connection, SocketInterest.Read);
     }
 
     void ISocketHandler.OnWritable()

@@ -21,7 +21,7 @@ public sealed class LoopWakeTests
         using var loop = new SidecarLoop(new SidecarLoopOptions
         {
             WaitStrategy = strategy,
-            SpinIterations = 8,
+            SpinDuration = TimeSpan.FromMicroseconds(2),
             ForcePortableSelector = portable,
         });
         using var answered = new ManualResetEventSlim(false, spinCount: 1);
