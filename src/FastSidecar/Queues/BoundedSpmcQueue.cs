@@ -26,6 +26,13 @@ internal sealed class BoundedSpmcQueue<T>
         _items = new WaitSignal(spinCount);
     }
 
+    /// <summary>Creates a queue whose consumers spin for up to <paramref name="consumerSpin"/> before they park.</summary>
+    public BoundedSpmcQueue(int capacity, TimeSpan consumerSpin)
+    {
+        _ring = new SpmcRing<T>(capacity);
+        _items = new WaitSignal(consumerSpin);
+    }
+
     /// <summary>The number of slots.</summary>
     public int Capacity => _ring.Capacity;
 

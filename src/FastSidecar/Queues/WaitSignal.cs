@@ -69,8 +69,21 @@ internal sealed class WaitSignal
         _spinCount = spinCount;
     }
 
-    /// <summary>The bounded number of spin iterations a waiter makes before it parks.</summary>
+    /// <summary>
+    /// Creates a signal whose waiters spin for up to <paramref name="spinDuration"/> before they park: for a consumer
+    /// whose producer answers within tens of microseconds (a loopback round trip), a count of iterations cannot say
+    /// how long it spins, a duration can.
+    /// </summary>
+    public WaitSignal(TimeSpan spinDuration)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(spinDuration, TimeSpan.Zero);
+        _spinTicks = (long)(spinDuration.TotalSeconds * Stopwatch.Frequency);
+    }
+
+    /// <summary>The bounded number of spin iterations a waiter makes before it parks (0 when the spin is bounded by time).</summary>
     public int SpinCount => _spinCount;
+
+    private readonly long _spinTicks; // > 0: spin by time instead of by count
 
     /// <summary>The number of threads parked (or about to park, or just woken) right now; a snapshot.</summary>
     public int ParkedCount => Volatile.Read(ref _unsignalled) + Volatile.Read(ref _signalled);
@@ -121,6 +134,11 @@ internal sealed class WaitSignal
             return false;
         }
 
+        if (_spinTicks > 0)
+        {
+            return SpinForDuration(condition, deadline) || Park(condition, deadline);
+        }
+
         // Spin phase: no Sleep(1) (it costs a scheduler tick); after the first iterations SpinWait yields, which on a
         // two-core machine lets the very thread we wait for run.
         SpinWait spinner = default;
@@ -139,6 +157,36 @@ internal sealed class WaitSignal
         }
 
         return Park(condition, deadline);
+    }
+
+    /// <summary>Spins until the condition holds (true) or the spin budget or the deadline runs out (false).</summary>
+    private bool SpinForDuration<TCondition>(TCondition condition, long deadline)
+        where TCondition : struct, IWaitCondition
+    {
+        long now = Stopwatch.GetTimestamp();
+        long spinEnd = Math.Min(now + _spinTicks, deadline);
+        for (int i = 1; now < spinEnd; i++)
+        {
+            // Pause instructions only, with a yield now and then: on a two-core machine the thread we wait for (or the
+            // peer it waits for) may need this core, and a yield hands it over without giving up our turn.
+            if ((i & 63) == 0)
+            {
+                Thread.Yield();
+            }
+            else
+            {
+                Thread.SpinWait(8);
+            }
+
+            if (condition.IsSatisfied)
+            {
+                return true;
+            }
+
+            now = Stopwatch.GetTimestamp();
+        }
+
+        return condition.IsSatisfied;
     }
 
     /// <summary>
