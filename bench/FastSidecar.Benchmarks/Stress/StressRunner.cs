@@ -90,6 +90,23 @@ internal static class StressRunner
                     histograms.Select(p => (p.Key, (HistogramBase)p.Value)).ToList());
                 Flush(settings, results, markdown);
             }
+
+            if (settings.Sections.Contains("flood"))
+            {
+                Console.WriteLine($"(e) flood receive check: {settings.FloodMessages} messages of 64 B and of 1 KiB");
+                var flood = new[] { FloodCheck.Run(server, 64, settings.FloodMessages), FloodCheck.Run(server, 1024, settings.FloodMessages) };
+                results["flood"] = flood;
+                markdown.AppendLine("## (e) Flood receive check").AppendLine();
+                markdown.AppendLine("| size | requested | received | msg/s | stalls (Receive timed out after 5 s) | state at stall |");
+                markdown.AppendLine("| ---: | ---: | ---: | ---: | ---: | --- |");
+                foreach (FloodCheck.Result f in flood)
+                {
+                    markdown.AppendLine(Invariant($"| {f.MessageSize} | {f.Requested:N0} | {f.Received:N0} | {f.MessagesPerSecond:N0} | {f.Stalls} | {string.Join("; ", f.StallStates)} |"));
+                }
+
+                markdown.AppendLine().AppendLine(Invariant($"Load average at the end: {flood[1].Load}.")).AppendLine();
+                Flush(settings, results, markdown);
+            }
         }
         finally
         {

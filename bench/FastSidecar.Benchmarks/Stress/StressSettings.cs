@@ -14,7 +14,8 @@ internal sealed record StressSettings
     public int ReinitCycles { get; init; } = 10_000;
     public int CleanCycles { get; init; } = 2_000;
     public int StarvedRoundTrips { get; init; } = 20_000;
-    public IReadOnlySet<string> Sections { get; init; } = new HashSet<string> { "roundtrip", "exit", "reinit", "starvation" };
+    public long FloodMessages { get; init; } = 2_000_000;
+    public IReadOnlySet<string> Sections { get; init; } = new HashSet<string> { "roundtrip", "exit", "reinit", "starvation", "flood" };
 
     public static StressSettings Parse(ReadOnlySpan<string> args)
     {
@@ -34,8 +35,9 @@ internal sealed record StressSettings
                 "--reinit-cycles" => settings with { ReinitCycles = Int(value) },
                 "--clean-cycles" => settings with { CleanCycles = Int(value) },
                 "--starved-round-trips" => settings with { StarvedRoundTrips = Int(value) },
+                "--flood-messages" => settings with { FloodMessages = Int(value) },
                 "--sections" => settings with { Sections = value.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet() },
-                _ => throw new ArgumentException($"Unknown option {name}. Options: --round-trips N --block N --out DIR --exit-cycles N --silent-cycles N --silent-close-timeout-ms N --reinit-cycles N --clean-cycles N --starved-round-trips N --sections roundtrip,exit,reinit,starvation"),
+                _ => throw new ArgumentException($"Unknown option {name}. Options: --round-trips N --block N --out DIR --exit-cycles N --silent-cycles N --silent-close-timeout-ms N --reinit-cycles N --clean-cycles N --starved-round-trips N --flood-messages N --sections roundtrip,exit,reinit,starvation,flood"),
             };
         }
 
