@@ -12,6 +12,23 @@ namespace FastSidecar.Benchmarks.Stress;
 /// </summary>
 internal static class FloodCheck
 {
+    private static string ReadField(object target, string name) =>
+        target.GetType().GetField(name, System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)?.GetValue(target)?.ToString() ?? "?";
+
+    /// <summary>The flood sessions' sending state, read on the server's loop.</summary>
+    private static string ServerState(LoopbackEchoServer server) => server.Loop.Invoke(() =>
+    {
+        var text = new StringBuilder();
+        foreach (object session in server.FloodSessions)
+        {
+            object? transport = session.GetType().GetField("_transport", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)?.GetValue(session);
+            object? outbound = transport?.GetType().GetField("_outbound", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)?.GetValue(transport);
+            text.Append($"[phase={ReadField(session, "_phase")} interest={ReadField(session, "_interest")} drainScheduled={ReadField(session, "_drainScheduled")} buffered={ReadField(session, "_messagesBuffered")} sent={ReadField(session, "_messagesSent")} output pipe unconsumed={(outbound is null ? "?" : ReadField(outbound, "_unconsumedBytes"))}]");
+        }
+
+        return ValueTask.FromResult(text.ToString());
+    }, TimeSpan.FromSeconds(5));
+
     /// <summary>The client session's receive flags, read through reflection: diagnostics only, after a stall.</summary>
     private static string SessionState(SidecarWebSocket socket)
     {
@@ -22,17 +39,27 @@ internal static class FloodCheck
         }
 
         string Field(string name) => session.GetType().GetField(name, System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)?.GetValue(session)?.ToString() ?? "?";
-        return $"receivePaused={Field("_receivePaused")} resumePosted={Field("_resumePosted")} hasHeldMessage={Field("_hasHeldMessage")} interest={Field("_interest")} phase={Field("_phase")}";
+        object? transport = session.GetType().GetField("_transport", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)?.GetValue(session);
+        object? inbound = transport?.GetType().GetField("_inbound", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)?.GetValue(transport);
+        string piped = inbound is null ? "?" : ReadField(inbound, "_unconsumedBytes");
+        object? reader = session.GetType().GetField("_reader", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)?.GetValue(session);
+        string frame = reader is null ? "?" : $"reader inFrame={ReadField(reader, "_inFrame")} frameRemaining={ReadField(reader, "_frameRemaining")} inMessage={ReadField(reader, "_inMessage")} messageLength={ReadField(reader, "_messageLength")}";
+        return $"{frame} input pipe unconsumed bytes={piped} receivePaused={Field("_receivePaused")} resumePosted={Field("_resumePosted")} hasHeldMessage={Field("_hasHeldMessage")} interest={Field("_interest")} phase={Field("_phase")}";
     }
 
-    public sealed record Result(int MessageSize, long Requested, long Received, double MessagesPerSecond, int Stalls, List<string> StallStates, string Load);
+    public sealed record Result(bool OwnPool, int MessageSize, long Requested, long Received, double MessagesPerSecond, int Stalls, List<string> StallStates, string Load);
 
-    public static Result Run(LoopbackEchoServer server, int size, long messages)
+    public static Result Run(LoopbackEchoServer server, int size, long messages, bool ownPool = false)
     {
         const int Batch = 32_768;
         var stallStates = new List<string>();
-        using var socket = SidecarWebSocket.Connect(server.FloodUri(size, 0), new SidecarOptions { WaitStrategy = WaitStrategy.SpinThenPark });
+        using var socket = SidecarWebSocket.Connect(server.FloodUri(size, 0), new SidecarOptions
+        {
+            WaitStrategy = WaitStrategy.SpinThenPark,
+            BufferPool = ownPool ? new Buffers.SidecarBufferPool() : Buffers.SidecarBufferPool.Shared,
+        });
         byte[] request = Encoding.ASCII.GetBytes(Batch.ToString(CultureInfo.InvariantCulture));
+        long generatedBefore = server.FloodMessagesGenerated;
         long received = 0;
         long requested = 0;
         long start = Stopwatch.GetTimestamp();
@@ -49,7 +76,7 @@ internal static class FloodCheck
                 }
                 catch (TimeoutException)
                 {
-                    stallStates.Add($"after {received} of {requested}: pending receive {socket.PendingReceiveCount}, pending send {socket.PendingSendCount}, state {socket.State}, client session {SessionState(socket)}");
+                    stallStates.Add($"after {received} of {requested}: pending receive {socket.PendingReceiveCount}, pending send {socket.PendingSendCount}, state {socket.State}, client session {SessionState(socket)}, server generated {server.FloodMessagesGenerated - generatedBefore}, client delivered {ReadField(socket, "_messagesReceived")}, server {ServerState(server)}");
                     if (stallStates.Count >= 3)
                     {
                         break;
@@ -59,6 +86,6 @@ internal static class FloodCheck
         }
 
         double rate = received / Stopwatch.GetElapsedTime(start).TotalSeconds;
-        return new Result(size, requested, received, rate, stallStates.Count, stallStates, MachineLoad.Now());
+        return new Result(ownPool, size, requested, received, rate, stallStates.Count, stallStates, MachineLoad.Now());
     }
 }

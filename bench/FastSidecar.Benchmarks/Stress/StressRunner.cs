@@ -94,17 +94,23 @@ internal static class StressRunner
             if (settings.Sections.Contains("flood"))
             {
                 Console.WriteLine($"(e) flood receive check: {settings.FloodMessages} messages of 64 B and of 1 KiB");
-                var flood = new[] { FloodCheck.Run(server, 64, settings.FloodMessages), FloodCheck.Run(server, 1024, settings.FloodMessages) };
+                var flood = new[]
+                {
+                    FloodCheck.Run(server, 64, settings.FloodMessages),
+                    FloodCheck.Run(server, 64, settings.FloodMessages, ownPool: true),
+                    FloodCheck.Run(server, 1024, settings.FloodMessages),
+                };
                 results["flood"] = flood;
                 markdown.AppendLine("## (e) Flood receive check").AppendLine();
-                markdown.AppendLine("| size | requested | received | msg/s | stalls (Receive timed out after 5 s) | state at stall |");
-                markdown.AppendLine("| ---: | ---: | ---: | ---: | ---: | --- |");
+                markdown.AppendLine("The client uses the pool the server uses (SidecarBufferPool.Shared) unless the first column says it has a pool of its own.").AppendLine();
+                markdown.AppendLine("| client pool | size | requested | received | msg/s | stalls (Receive timed out after 5 s) | state at stall |");
+                markdown.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
                 foreach (FloodCheck.Result f in flood)
                 {
-                    markdown.AppendLine(Invariant($"| {f.MessageSize} | {f.Requested:N0} | {f.Received:N0} | {f.MessagesPerSecond:N0} | {f.Stalls} | {string.Join("; ", f.StallStates)} |"));
+                    markdown.AppendLine(Invariant($"| {(f.OwnPool ? "own" : "shared with server")} | {f.MessageSize} | {f.Requested:N0} | {f.Received:N0} | {f.MessagesPerSecond:N0} | {f.Stalls} | {string.Join("; ", f.StallStates)} |"));
                 }
 
-                markdown.AppendLine().AppendLine(Invariant($"Load average at the end: {flood[1].Load}.")).AppendLine();
+                markdown.AppendLine().AppendLine(Invariant($"Load average at the end: {flood[^1].Load}.")).AppendLine();
                 Flush(settings, results, markdown);
             }
         }

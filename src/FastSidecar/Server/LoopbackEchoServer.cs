@@ -86,6 +86,20 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
 
     private int _liveSessions;
 
+    /// <summary>Flood messages handed to sessions for sending, over the server's life (for checks that count both ends).</summary>
+    public long FloodMessagesGenerated => Interlocked.Read(ref _floodMessagesGenerated);
+
+    private long _floodMessagesGenerated;
+
+    // Open flood sessions, so a check that sees a stall can look at the sending end too (diagnostics only).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<WebSocketSession, byte> _floodSessions = new();
+
+    /// <summary>The sessions currently serving a flood; inspect them on the server's loop thread only.</summary>
+    internal ICollection<WebSocketSession> FloodSessions => _floodSessions.Keys;
+
+    /// <summary>The server's loop.</summary>
+    internal SidecarLoop Loop => _loop;
+
     void ISocketHandler.OnReadable()
     {
         while (true)
@@ -187,6 +201,10 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
             _traffic = _fault == EchoServerFault.None ? TrafficMode.Parse(session.RequestPath) : TrafficMode.Echo;
             // The session drains its outbound queue right after this call, so the initial flood starts without a post.
             _floodRemaining = _traffic.Kind == TrafficKind.Flood ? _traffic.InitialCount : 0;
+            if (_traffic.Kind == TrafficKind.Flood)
+            {
+                server._floodSessions.TryAdd(session, 0);
+            }
         }
 
         public bool TryDeliver(WebSocketSession session, in InboundMessage message)
@@ -255,6 +273,7 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
                 byte[] buffer = server._pool.Rent(size);
                 buffer.AsSpan(0, size).Fill(0x5A);
                 _floodRemaining--;
+                Interlocked.Increment(ref server._floodMessagesGenerated);
                 message = new OutboundMessage(buffer, size, MessageType.Binary);
                 return true;
             }
@@ -272,6 +291,7 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
             }
 
             _floodRemaining = 0;
+            server._floodSessions.TryRemove(session, out _);
             Interlocked.Decrement(ref server._liveSessions);
         }
     }
