@@ -41,7 +41,9 @@ internal static class FloodCheck
         string Field(string name) => session.GetType().GetField(name, System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)?.GetValue(session)?.ToString() ?? "?";
         object? transport = session.GetType().GetField("_transport", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)?.GetValue(session);
         object? inbound = transport?.GetType().GetField("_inbound", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)?.GetValue(transport);
-        string piped = inbound is null ? "?" : ReadField(inbound, "_unconsumedBytes");
+        string piped = inbound is null ? "?" : ReadField(inbound, "_unconsumedBytes") + " unflushed=" + ReadField(inbound, "_unflushedBytes");
+        var kernelSocket = transport?.GetType().GetProperty("Socket")?.GetValue(transport) as System.Net.Sockets.Socket;
+        piped += $" kernel receive queue={kernelSocket?.Available.ToString(CultureInfo.InvariantCulture) ?? "?"}";
         object? reader = session.GetType().GetField("_reader", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)?.GetValue(session);
         string frame = reader is null ? "?" : $"reader inFrame={ReadField(reader, "_inFrame")} frameRemaining={ReadField(reader, "_frameRemaining")} inMessage={ReadField(reader, "_inMessage")} messageLength={ReadField(reader, "_messageLength")}";
         return $"{frame} input pipe unconsumed bytes={piped} receivePaused={Field("_receivePaused")} resumePosted={Field("_resumePosted")} hasHeldMessage={Field("_hasHeldMessage")} interest={Field("_interest")} phase={Field("_phase")}";
@@ -53,14 +55,24 @@ internal static class FloodCheck
     {
         const int Batch = 32_768;
         var stallStates = new List<string>();
+        Exception? firstFault = null;
+        using var loop = new SidecarLoop(new SidecarLoopOptions
+        {
+            Name = "FastSidecar flood check",
+            WaitStrategy = WaitStrategy.SpinThenPark,
+            CallbackExceptionHandler = e => Interlocked.CompareExchange(ref firstFault, e, null),
+        });
         using var socket = SidecarWebSocket.Connect(server.FloodUri(size, 0), new SidecarOptions
         {
             WaitStrategy = WaitStrategy.SpinThenPark,
+            Loop = loop,
             BufferPool = ownPool ? new Buffers.SidecarBufferPool() : Buffers.SidecarBufferPool.Shared,
         });
         byte[] request = Encoding.ASCII.GetBytes(Batch.ToString(CultureInfo.InvariantCulture));
         long generatedBefore = server.FloodMessagesGenerated;
         long received = 0;
+        long skipped = 0;
+        var gaps = new List<string>();
         long requested = 0;
         long start = Stopwatch.GetTimestamp();
         while (requested < messages && stallStates.Count < 3)
@@ -71,12 +83,22 @@ internal static class FloodCheck
             {
                 try
                 {
-                    socket.Receive(TimeSpan.FromSeconds(5)).Dispose();
+                    using (ReceivedMessage message = socket.Receive(TimeSpan.FromSeconds(5)))
+                    {
+                        long sequence = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(message.Span);
+                        if (sequence != received + skipped && gaps.Count < 5)
+                        {
+                            gaps.Add($"message {received}: sequence {sequence}, expected {received + skipped}");
+                        }
+
+                        skipped = sequence - received;
+                    }
+
                     received++;
                 }
                 catch (TimeoutException)
                 {
-                    stallStates.Add($"after {received} of {requested}: pending receive {socket.PendingReceiveCount}, pending send {socket.PendingSendCount}, state {socket.State}, client session {SessionState(socket)}, server generated {server.FloodMessagesGenerated - generatedBefore}, client delivered {ReadField(socket, "_messagesReceived")}, server {ServerState(server)}");
+                    stallStates.Add($"after {received} of {requested}: pending receive {socket.PendingReceiveCount}, pending send {socket.PendingSendCount}, state {socket.State}, client loop callback faults {loop.CallbackFaults} (first: {Volatile.Read(ref firstFault)?.GetType().Name}: {Volatile.Read(ref firstFault)?.Message} at {Volatile.Read(ref firstFault)?.StackTrace?.Split('\n').FirstOrDefault()?.Trim()}), client session {SessionState(socket)}, server generated {server.FloodMessagesGenerated - generatedBefore}, client delivered {ReadField(socket, "_messagesReceived")}, server {ServerState(server)}");
                     if (stallStates.Count >= 3)
                     {
                         break;
@@ -86,6 +108,7 @@ internal static class FloodCheck
         }
 
         double rate = received / Stopwatch.GetElapsedTime(start).TotalSeconds;
-        return new Result(ownPool, size, requested, received, rate, stallStates.Count, stallStates, MachineLoad.Now());
+        stallStates.InsertRange(0, gaps.Select(g => "sequence gap at " + g));
+        return new Result(ownPool, size, requested, received, rate, stallStates.Count - gaps.Count, stallStates, MachineLoad.Now());
     }
 }

@@ -184,6 +184,7 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
         // Flood and sink state, loop thread only: messages still to flood, binary messages absorbed, and replies
         // waiting for the session's next drain (each owns a pooled buffer until the session takes it).
         private long _floodRemaining;
+        private long _floodSequence;
         private long _sunk;
         private Queue<OutboundMessage>? _replies;
 
@@ -272,6 +273,13 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
                 int size = _traffic.MessageSize;
                 byte[] buffer = server._pool.Rent(size);
                 buffer.AsSpan(0, size).Fill(0x5A);
+                if (size >= sizeof(long))
+                {
+                    // A per-connection sequence number up front, so a receiver can tell a lost message from a late one.
+                    System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(buffer, _floodSequence);
+                }
+
+                _floodSequence++;
                 _floodRemaining--;
                 Interlocked.Increment(ref server._floodMessagesGenerated);
                 message = new OutboundMessage(buffer, size, MessageType.Binary);

@@ -13,7 +13,7 @@ internal enum TrafficKind
 
     /// <summary>
     /// Path <c>/flood?size=S&amp;count=N</c>: right after opening, send N binary messages of S bytes as fast as the socket
-    /// takes them; every text message the client sends afterwards whose payload is a decimal number asks for that many
+    /// takes them (each starts with a little-endian 64-bit sequence number from 0 when S is at least 8); every text message the client sends afterwards whose payload is a decimal number asks for that many
     /// more. Other client messages are discarded.
     /// </summary>
     Flood,
