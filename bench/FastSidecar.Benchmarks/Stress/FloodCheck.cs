@@ -12,6 +12,22 @@ namespace FastSidecar.Benchmarks.Stress;
 /// </summary>
 internal static class FloodCheck
 {
+    /// <summary>The kernel's view of both ends of the connection (Linux <c>ss</c>), when it is installed.</summary>
+    private static string TcpInfo(int clientPort)
+    {
+        try
+        {
+            using var ss = Process.Start(new ProcessStartInfo("ss", $"-tniH ( sport = :{clientPort} or dport = :{clientPort} )") { RedirectStandardOutput = true })!;
+            string text = ss.StandardOutput.ReadToEnd();
+            ss.WaitForExit(2000);
+            return string.Join(" / ", text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "ss not available";
+        }
+    }
+
     private static string ReadField(object target, string name) =>
         target.GetType().GetField(name, System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)?.GetValue(target)?.ToString() ?? "?";
 
@@ -44,6 +60,10 @@ internal static class FloodCheck
         string piped = inbound is null ? "?" : ReadField(inbound, "_unconsumedBytes") + " unflushed=" + ReadField(inbound, "_unflushedBytes");
         var kernelSocket = transport?.GetType().GetProperty("Socket")?.GetValue(transport) as System.Net.Sockets.Socket;
         piped += $" kernel receive queue={kernelSocket?.Available.ToString(CultureInfo.InvariantCulture) ?? "?"}";
+        if (kernelSocket?.LocalEndPoint is System.Net.IPEndPoint local)
+        {
+            piped += $" ss: [{TcpInfo(local.Port)}]";
+        }
         object? reader = session.GetType().GetField("_reader", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)?.GetValue(session);
         string frame = reader is null ? "?" : $"reader inFrame={ReadField(reader, "_inFrame")} frameRemaining={ReadField(reader, "_frameRemaining")} inMessage={ReadField(reader, "_inMessage")} messageLength={ReadField(reader, "_messageLength")}";
         return $"{frame} input pipe unconsumed bytes={piped} receivePaused={Field("_receivePaused")} resumePosted={Field("_resumePosted")} hasHeldMessage={Field("_hasHeldMessage")} interest={Field("_interest")} phase={Field("_phase")}";
