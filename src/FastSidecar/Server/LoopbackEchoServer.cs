@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Net;
 using System.Net.Sockets;
 using FastSidecar.Loop;
@@ -71,6 +72,12 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
         _ => Uri,
     };
 
+    /// <summary>The URI of a flood: <paramref name="count"/> messages of <paramref name="size"/> bytes at once, more on request (see <see cref="TrafficKind.Flood"/>).</summary>
+    public Uri FloodUri(int size, long count) => new(Uri, TrafficMode.FloodPath(size, count));
+
+    /// <summary>The URI of the sink that counts binary messages and reports the count (see <see cref="TrafficKind.Sink"/>).</summary>
+    public Uri SinkUri => new(Uri, "/sink");
+
     /// <summary>A URI whose TCP connect succeeds but whose handshake is never answered.</summary>
     public Uri StallingUri => new($"ws://127.0.0.1:{((IPEndPoint)_stallListener.LocalEndPoint!).Port}/");
 
@@ -78,6 +85,20 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
     public int LiveSessions => Volatile.Read(ref _liveSessions) + _stall.LiveConnections;
 
     private int _liveSessions;
+
+    /// <summary>Flood messages handed to sessions for sending, over the server's life (for checks that count both ends).</summary>
+    public long FloodMessagesGenerated => Interlocked.Read(ref _floodMessagesGenerated);
+
+    private long _floodMessagesGenerated;
+
+    // Open flood sessions, so a check that sees a stall can look at the sending end too (diagnostics only).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<WebSocketSession, byte> _floodSessions = new();
+
+    /// <summary>The sessions currently serving a flood; inspect them on the server's loop thread only.</summary>
+    internal ICollection<WebSocketSession> FloodSessions => _floodSessions.Keys;
+
+    /// <summary>The server's loop.</summary>
+    internal SidecarLoop Loop => _loop;
 
     void ISocketHandler.OnReadable()
     {
@@ -153,10 +174,18 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
         }
     }
 
-    /// <summary>One accepted connection's behaviour: echo, or the fault its path asked for.</summary>
+    /// <summary>One accepted connection's behaviour: echo, the fault its path asked for, or a traffic mode.</summary>
     private sealed class EchoOwner(LoopbackEchoServer server) : ISessionOwner
     {
         private EchoServerFault _fault;
+        private TrafficMode _traffic;
+
+        // Flood and sink state, loop thread only: messages still to flood, binary messages absorbed, and replies
+        // waiting for the session's next drain (each owns a pooled buffer until the session takes it).
+        private long _floodRemaining;
+        private long _floodSequence;
+        private long _sunk;
+        private Queue<OutboundMessage>? _replies;
 
         public void OnOpened(WebSocketSession session, string? subProtocol)
         {
@@ -169,12 +198,47 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
                 _ => EchoServerFault.None,
             };
             session.AnswersClose = _fault != EchoServerFault.Silent;
+            _traffic = _fault == EchoServerFault.None ? TrafficMode.Parse(session.RequestPath) : TrafficMode.Echo;
+            // The session drains its outbound queue right after this call, so the initial flood starts without a post.
+            _floodRemaining = _traffic.Kind == TrafficKind.Flood ? _traffic.InitialCount : 0;
+            if (_traffic.Kind == TrafficKind.Flood)
+            {
+                server._floodSessions.TryAdd(session, 0);
+            }
         }
 
         public bool TryDeferViolation(WebSocketSession session) => false; // echoes are already written: fail at once
 
         public bool TryDeliver(WebSocketSession session, in InboundMessage message)
         {
+            switch (_traffic.Kind)
+            {
+                case TrafficKind.Flood:
+                    if (message.Type == MessageType.Text && Utf8Parser.TryParse(message.Span, out long more, out int used) && used == message.Length && more > 0)
+                    {
+                        _floodRemaining += more;
+                        session.ScheduleDrain();
+                    }
+
+                    server._pool.Return(message.Buffer);
+                    return true;
+                case TrafficKind.Sink:
+                    if (message.Type == MessageType.Binary)
+                    {
+                        _sunk++;
+                    }
+                    else
+                    {
+                        byte[] reply = server._pool.Rent(20);
+                        Utf8Formatter.TryFormat(_sunk, reply, out int written);
+                        (_replies ??= new Queue<OutboundMessage>()).Enqueue(new OutboundMessage(reply, written, MessageType.Text));
+                        session.ScheduleDrain();
+                    }
+
+                    server._pool.Return(message.Buffer);
+                    return true;
+            }
+
             switch (_fault)
             {
                 case EchoServerFault.Reset:
@@ -198,10 +262,46 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
 
         public bool TryTakeOutbound(out OutboundMessage message)
         {
+            if (_replies is { Count: > 0 })
+            {
+                message = _replies.Dequeue();
+                return true;
+            }
+
+            if (_floodRemaining > 0)
+            {
+                // A fresh pooled buffer per message: the session returns each one to the pool once its frame is written.
+                int size = _traffic.MessageSize;
+                byte[] buffer = server._pool.Rent(size);
+                buffer.AsSpan(0, size).Fill(0x5A);
+                if (size >= sizeof(long))
+                {
+                    // A per-connection sequence number up front, so a receiver can tell a lost message from a late one.
+                    System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(buffer, _floodSequence);
+                }
+
+                _floodSequence++;
+                _floodRemaining--;
+                Interlocked.Increment(ref server._floodMessagesGenerated);
+                message = new OutboundMessage(buffer, size, MessageType.Binary);
+                return true;
+            }
+
             message = default;
             return false;
         }
 
-        public void OnClosed(WebSocketSession session, in SessionEnd end) => Interlocked.Decrement(ref server._liveSessions);
+        public void OnClosed(WebSocketSession session, in SessionEnd end)
+        {
+            // Replies the session never took still hold pooled buffers.
+            while (_replies is { Count: > 0 })
+            {
+                server._pool.Return(_replies.Dequeue().Buffer);
+            }
+
+            _floodRemaining = 0;
+            server._floodSessions.TryRemove(session, out _);
+            Interlocked.Decrement(ref server._liveSessions);
+        }
     }
 }

@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using FastSidecar.Buffers;
+using FastSidecar.Server;
+
+namespace FastSidecar.Benchmarks.Stress;
+
+/// <summary>
+/// (c) Reinitialisation. First the leak census: thousands of connect → exchange → exit cycles rotating through every
+/// fault the echo server offers (and a refused port, and a handshake that is never answered), counting threads,
+/// descriptors, pool rentals (a pool of its own) and the live heap before and after. Then the rate: clean connect →
+/// close cycles of <see cref="SidecarWebSocket"/> against <c>ClientWebSocket</c>, interleaved in blocks.
+/// </summary>
+internal static class ReinitStress
+{
+    private static readonly string[] s_kinds = ["echo", "reset", "silent", "midframe", "refused", "stalled", "peer-close"];
+
+    public sealed record Result(
+        int Cycles,
+        double MixedCyclesPerSecond,
+        Dictionary<string, int> Outcomes,
+        ResourceCensus Before,
+        ResourceCensus After,
+        long ServerSessionsLeft,
+        int CleanCycles,
+        double SidecarCyclesPerSecond,
+        double ClientWebSocketCyclesPerSecond,
+        string Load);
+
+    public static Result Run(StressSettings settings, LoopbackEchoServer server)
+    {
+        var pool = new SidecarBufferPool();
+        Uri refused = RefusedUri();
+        for (int i = 0; i < 70; i++)
+        {
+            RunCycle(server, refused, pool, i);
+        }
+
+        SpinWait.SpinUntil(() => server.LiveSessions == 0, TimeSpan.FromSeconds(10));
+        ResourceCensus before = ResourceCensus.Take(pool);
+        var outcomes = s_kinds.ToDictionary(k => k, _ => 0);
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 0; i < settings.ReinitCycles; i++)
+        {
+            outcomes[RunCycle(server, refused, pool, i)]++;
+            if ((i + 1) % 1000 == 0)
+            {
+                Console.WriteLine($"  reinit: {i + 1}/{settings.ReinitCycles} cycles (load {MachineLoad.Now()})");
+            }
+        }
+
+        double mixedRate = settings.ReinitCycles / Stopwatch.GetElapsedTime(start).TotalSeconds;
+        SpinWait.SpinUntil(() => server.LiveSessions == 0, TimeSpan.FromSeconds(10));
+        ResourceCensus after = ResourceCensus.Take(pool);
+
+        (double sidecarRate, double clientRate) = CleanRates(settings.CleanCycles, server.Uri);
+        return new Result(settings.ReinitCycles, mixedRate, outcomes, before, after, server.LiveSessions, settings.CleanCycles,
+            sidecarRate, clientRate, MachineLoad.Now());
+    }
+
+    /// <summary>Connect → close on a responsive peer, in alternating blocks of 100, each side timed on its own.</summary>
+    private static (double Sidecar, double Client) CleanRates(int cycles, Uri uri)
+    {
+        const int Block = 100;
+        TimeSpan sidecar = TimeSpan.Zero;
+        TimeSpan client = TimeSpan.Zero;
+        var options = new SidecarOptions { WaitStrategy = WaitStrategy.SpinThenPark };
+        for (int done = 0; done < cycles; done += Block)
+        {
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < Block; i++)
+            {
+                SidecarWebSocket.Connect(uri, options).Exit();
+            }
+
+            sidecar += Stopwatch.GetElapsedTime(start);
+            start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < Block; i++)
+            {
+                using var socket = new ClientWebSocket();
+                socket.Options.KeepAliveInterval = TimeSpan.Zero;
+                socket.ConnectAsync(uri, CancellationToken.None).GetAwaiter().GetResult();
+                socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None).GetAwaiter().GetResult();
+            }
+
+            client += Stopwatch.GetElapsedTime(start);
+        }
+
+        int total = (cycles + Block - 1) / Block * Block;
+        return (total / sidecar.TotalSeconds, total / client.TotalSeconds);
+    }
+
+    /// <summary>One cycle of the fault rotation: connect, send one message, take the answer, exit.</summary>
+    private static string RunCycle(LoopbackEchoServer server, Uri refused, SidecarBufferPool pool, int cycle)
+    {
+        var options = new SidecarOptions
+        {
+            BufferPool = pool,
+            CloseTimeout = TimeSpan.FromMilliseconds(50),
+            ConnectTimeout = TimeSpan.FromMilliseconds(cycle % 7 == 5 ? 50 : 5_000),
+            WaitStrategy = WaitStrategy.Blocking,
+        };
+        (Uri uri, string kind) = (cycle % 7) switch
+        {
+            0 => (server.Uri, "echo"),
+            1 => (server.UriFor(EchoServerFault.Reset), "reset"),
+            2 => (server.UriFor(EchoServerFault.Silent), "silent"),
+            3 => (server.UriFor(EchoServerFault.MidFrame), "midframe"),
+            4 => (refused, "refused"),
+            5 => (server.StallingUri, "stalled"),
+            _ => (server.UriFor(EchoServerFault.CloseAfterEcho), "peer-close"),
+        };
+
+        SidecarWebSocket socket;
+        try
+        {
+            socket = SidecarWebSocket.Connect(uri, options);
+        }
+        catch (SidecarWebSocketException)
+        {
+            return kind;
+        }
+
+        using (socket)
+        {
+            try
+            {
+                socket.Send("ping"u8, MessageType.Text);
+                socket.Receive(TimeSpan.FromSeconds(5)).Dispose();
+            }
+            catch (SidecarWebSocketException)
+            {
+            }
+
+            socket.Exit();
+        }
+
+        return kind;
+    }
+
+    private static Uri RefusedUri()
+    {
+        using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return new Uri($"ws://127.0.0.1:{((IPEndPoint)probe.LocalEndPoint!).Port}/");
+    }
+}
