@@ -67,7 +67,7 @@ public sealed partial class SidecarLoop : IDisposable
         options ??= new SidecarLoopOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.RunQueueBatchSize, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxReadinessEvents, 1, nameof(options));
-        _runQueue = new MpscRing<WorkItem>(options.RunQueueCapacity);
+        _runQueue = RingPool<MpscRing<WorkItem>>.Rent(options.RunQueueCapacity);
         _batchSize = options.RunQueueBatchSize;
         _exceptionHandler = options.CallbackExceptionHandler;
         _idle = IdleStrategy.Create(options);
