@@ -65,6 +65,11 @@ public sealed class SidecarWebSocket : IDisposable
     private int _exitStarted;
     private ShutdownReport? _report;
 
+    // Application threads inside a Send/Receive that may touch a queue's ring. Each announces itself here before it
+    // checks the state, so Exit, which sets the state first, can tell when the rings are unreachable (RecycleRings).
+    // Written by every call from every thread, so it gets a cache line of its own.
+    private PaddedLong _queueUsers;
+
     private SidecarWebSocket(Uri uri, SidecarOptions options, EndPoint endPoint, ClientHandshake handshake)
     {
         Uri = uri;
@@ -74,8 +79,9 @@ public sealed class SidecarWebSocket : IDisposable
         _pool = options.BufferPool;
         _ownsLoop = options.Loop is null;
         _loop = options.Loop ?? new SidecarLoop(new SidecarLoopOptions { Name = "FastSidecar " + uri.Authority, WaitStrategy = options.WaitStrategy });
-        _sendQueue = new BoundedMpscQueue<OutboundMessage>(options.SendQueueCapacity);
-        _receiveQueue = new BoundedSpmcQueue<ReceivedMessage>(options.ReceiveQueueCapacity, ReceiverSpin(options.WaitStrategy));
+        // Pooled rings: Exit gives them back once it can prove nobody can reach them (see RecycleRings).
+        _sendQueue = new BoundedMpscQueue<OutboundMessage>(options.SendQueueCapacity, pooledRing: true);
+        _receiveQueue = new BoundedSpmcQueue<ReceivedMessage>(options.ReceiveQueueCapacity, ReceiverSpin(options.WaitStrategy), pooledRing: true);
         _session = new WebSocketSession(_loop, new Events(this), WebSocketRole.Client, _pool,
             options.MaxMessageSize, options.CloseTimeout, options.MaxHandshakeHeaderBytes);
         _session.ConfigureKeepAlive(options.KeepAliveInterval, options.KeepAliveTimeout);
@@ -184,6 +190,20 @@ public sealed class SidecarWebSocket : IDisposable
     /// <exception cref="SidecarWebSocketException">The connection ended and every message that arrived before has been taken.</exception>
     public ReceivedMessage Receive(TimeSpan timeout)
     {
+        // Full fence: the announcement is visible before ThrowIfExited reads the exit flag (pairs with RecycleRings).
+        Interlocked.Increment(ref _queueUsers.Value);
+        try
+        {
+            return ReceiveAnnounced(timeout);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _queueUsers.Value);
+        }
+    }
+
+    private ReceivedMessage ReceiveAnnounced(TimeSpan timeout)
+    {
         ThrowIfExited();
         QueueWaitResult result;
         ReceivedMessage message;
@@ -215,13 +235,27 @@ public sealed class SidecarWebSocket : IDisposable
     /// <exception cref="SidecarWebSocketException">The connection ended and every message that arrived before has been taken.</exception>
     public bool TryReceive(out ReceivedMessage message)
     {
+        // Full fence: see Receive.
+        Interlocked.Increment(ref _queueUsers.Value);
+        try
+        {
+            return TryReceiveAnnounced(out message);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _queueUsers.Value);
+        }
+    }
+
+    private bool TryReceiveAnnounced(out ReceivedMessage message)
+    {
         ThrowIfExited();
         if (_receiveQueue.TryDequeue(out message))
         {
             if (message.IsViolationMarker)
             {
                 _session.RequestDeferredViolation(); // see Receive
-                return TryReceive(out message);
+                return TryReceiveAnnounced(out message);
             }
 
             OnDequeued();
@@ -279,6 +313,20 @@ public sealed class SidecarWebSocket : IDisposable
     public void Dispose() => Exit();
 
     private bool Enqueue(ReadOnlySpan<byte> payload, MessageType type, TimeSpan timeout)
+    {
+        // Full fence: the announcement is visible before the state check below (pairs with RecycleRings).
+        Interlocked.Increment(ref _queueUsers.Value);
+        try
+        {
+            return EnqueueAnnounced(payload, type, timeout);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _queueUsers.Value);
+        }
+    }
+
+    private bool EnqueueAnnounced(ReadOnlySpan<byte> payload, MessageType type, TimeSpan timeout)
     {
         ThrowIfCannotSend();
         if (type is not (MessageType.Text or MessageType.Binary))
@@ -557,6 +605,10 @@ public sealed class SidecarWebSocket : IDisposable
                 LoopStopReport stop = owner._loop.Stop(owner._options.JoinTimeout);
                 joined = stop.Joined;
                 (notSent, notConsumed) = owner.DrainQueues(); // after the loop is gone no other consumer can race us
+                if (joined)
+                {
+                    owner.RecycleRings();
+                }
                 joinStep = new ShutdownStep("join the thread", Stopwatch.GetElapsedTime(start), joined ? ShutdownOutcome.Completed : ShutdownOutcome.TimedOut,
                     joined ? "loop thread ended" : $"loop thread still running after {owner._options.JoinTimeout}");
             }
@@ -598,6 +650,28 @@ public sealed class SidecarWebSocket : IDisposable
 
     private long _notSentAtExit;
     private long _notConsumedAtExit;
+
+    /// <summary>
+    /// Exit, after the final drain with the owned loop thread joined: gives both rings back for the next connection,
+    /// unless an application thread might still be inside a Send or Receive.
+    /// </summary>
+    /// <remarks>
+    /// A Dekker pair with the announcement in Enqueue/Receive/TryReceive. Exit wrote _exitStarted and _state with
+    /// interlocked exchanges (full fences) before this read; a caller increments _queueUsers (a full fence) before it
+    /// reads them. So either we see its count and keep the rings (they go to the collector with this object), or it
+    /// sees the exit and throws before touching a queue. The loop, the only other user, has been joined; a shared loop
+    /// is never joined here, so its connections never recycle.
+    /// </remarks>
+    private void RecycleRings()
+    {
+        if (Volatile.Read(ref _queueUsers.Value) != 0)
+        {
+            return;
+        }
+
+        _sendQueue.RecycleRing();
+        _receiveQueue.RecycleRing();
+    }
 
     /// <summary>After the loop let go of this connection: returns every queued buffer and counts the messages.</summary>
     private (long NotSent, long NotConsumed) DrainQueues()

@@ -4,14 +4,16 @@ using System.Diagnostics;
 namespace FastSidecar.Buffers;
 
 /// <summary>
-/// A counting wrapper over <see cref="ArrayPool{T}.Shared"/>: every rental is tracked until it is returned, so tests,
-/// diagnostics and the shutdown report can prove that no pooled buffer leaked.
+/// A counting array pool: every rental is tracked until it is returned, so tests, diagnostics and the shutdown report
+/// can prove that no pooled buffer leaked. The arrays come from <see cref="SizeClassArrayPool"/> (shared size-class
+/// rings that work when renter and returner are different threads, as they always are here) and, above 64 KiB,
+/// from <see cref="ArrayPool{T}.Shared"/>.
 /// </summary>
 /// <remarks>
 /// <para>
-/// Why a wrapper instead of the shared pool directly: the shared pool cannot tell how many of its arrays are out,
+/// Why a wrapper instead of the backing pool directly: the backing pool cannot tell how many of its arrays are out,
 /// and a leaked array is invisible to it. Here <see cref="Outstanding"/> is that number, and a second return of the same
-/// array is caught instead of corrupting the shared pool (two later renters would otherwise share one array).
+/// array is caught instead of corrupting the backing pool (two later renters would otherwise share one array).
 /// </para>
 /// <para>
 /// Zero-length rentals: <c>Rent(0)</c> returns <see cref="Array.Empty{T}"/>, which is not counted, and returning it is a
@@ -23,7 +25,7 @@ namespace FastSidecar.Buffers;
 /// add per rent and per return, nothing else, so the hot path pays a few nanoseconds. Tracking
 /// (<c>new SidecarBufferPool(trackRentals: true)</c>, for tests and leak hunts): every array out is also kept in a
 /// reference-identity set under a short lock, so a second return of the same array, or the return of an array this
-/// pool never rented, is caught instead of corrupting the shared pool (two later renters would share one array).
+/// pool never rented, is caught instead of corrupting the backing pool (two later renters would share one array).
 /// </para>
 /// <para>
 /// Thread-safety: every member may be called from any thread; neither mode allocates in steady state.
@@ -72,13 +74,13 @@ public sealed class SidecarBufferPool
             return [];
         }
 
-        byte[] array = ArrayPool<byte>.Shared.Rent(minimumLength);
+        byte[] array = SizeClassArrayPool.Shared.Rent(minimumLength);
         if (_rented is not null)
         {
             lock (_gate)
             {
                 bool added = _rented.Add(array);
-                Debug.Assert(added, "The shared pool handed out an array that is still rented through this pool.");
+                Debug.Assert(added, "The backing pool handed out an array that is still rented through this pool.");
             }
         }
 
@@ -121,8 +123,8 @@ public sealed class SidecarBufferPool
 
         Interlocked.Decrement(ref _outstanding);
 
-        // Outside the lock: the shared pool has its own synchronisation, and the array is ours alone again.
-        ArrayPool<byte>.Shared.Return(array);
+        // Outside the lock: the backing pool has its own synchronisation, and the array is ours alone again.
+        SizeClassArrayPool.Shared.Return(array);
         return true;
     }
 

@@ -1,3 +1,4 @@
+using FastSidecar.Queues;
 using System.Diagnostics;
 using FastSidecar.Loop;
 
@@ -103,6 +104,10 @@ public sealed partial class SidecarLoop
         }
 
         int workItems = DiscardQueuedWork();
+        // The run queue is drained and unreachable from here on: every producer checks _state inside its _posters
+        // window (which we just waited out after the state left Running), so none can enqueue again, and this
+        // thread, the only consumer, reads it no more. The next loop may take it.
+        RingPool<MpscRing<WorkItem>>.Return(_runQueue);
         _selector.Dispose();
 
         Volatile.Write(ref _state, StateStopped);

@@ -67,7 +67,7 @@ public sealed partial class SidecarLoop : IDisposable
         options ??= new SidecarLoopOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.RunQueueBatchSize, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxReadinessEvents, 1, nameof(options));
-        _runQueue = new MpscRing<WorkItem>(options.RunQueueCapacity);
+        _runQueue = RingPool<MpscRing<WorkItem>>.Rent(options.RunQueueCapacity);
         _batchSize = options.RunQueueBatchSize;
         _exceptionHandler = options.CallbackExceptionHandler;
         _idle = IdleStrategy.Create(options);
@@ -104,7 +104,7 @@ public sealed partial class SidecarLoop : IDisposable
     /// <summary>True when readiness comes from epoll, false for the portable <c>Socket.Select</c> selector.</summary>
     internal bool UsesEpoll => _selector is EpollSelector;
 
-    /// <summary>How many times the loop has blocked in the selector (a diagnostic of the wait strategy).</summary>
+    /// <summary>How many times the loop has announced a park (and then blocked in the selector, or backed out because work arrived).</summary>
     internal long Parks => Volatile.Read(ref _parks);
 
     /// <summary>How many wake-ups made a system call (an eventfd write); posts to an awake loop make none.</summary>
@@ -269,6 +269,9 @@ public sealed partial class SidecarLoop : IDisposable
     {
         AssertOnLoopThread();
         Interlocked.Exchange(ref _parked, 1);
+        // Counted at the announcement, not at the wait: a producer may flip the word and signal between here and a
+        // back-out below, and each signal must correspond to one announced park (the eventfd is drained by the next wait).
+        Volatile.Write(ref _parks, _parks + 1);
         if (HasQueuedWork() || Volatile.Read(ref _state) != StateRunning)
         {
             Volatile.Write(ref _parked, 0);
@@ -282,7 +285,6 @@ public sealed partial class SidecarLoop : IDisposable
             return workerWork;
         }
 
-        Volatile.Write(ref _parks, _parks + 1);
         int count = _selector.Wait(MillisecondsUntilNextTimer(), _events);
         // Plain release store: a producer that flipped the word already wrote the eventfd (drained by the next wait);
         // one that reads 0 from now on skips the system call, which is right because the loop is awake.

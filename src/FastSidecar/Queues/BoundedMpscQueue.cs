@@ -13,23 +13,27 @@ namespace FastSidecar.Queues;
 /// </remarks>
 internal sealed class BoundedMpscQueue<T>
 {
-    private readonly MpscRing<T> _ring;
+    // Null once recycled (see RecycleRing): any later use fails loudly instead of touching another owner's ring.
+    private MpscRing<T>? _ring;
+    private readonly int _capacity;
     private readonly WaitSignal _space; // producers parked on a full ring wait here
     private volatile bool _completed;
 
     /// <summary>Creates a queue of <paramref name="capacity"/> slots (a power of two); blocked producers spin
-    /// <paramref name="spinCount"/> times before parking.</summary>
-    public BoundedMpscQueue(int capacity, int spinCount = WaitSignal.DefaultSpinCount)
+    /// <paramref name="spinCount"/> times before parking. With <paramref name="pooledRing"/> the ring comes from
+    /// <see cref="RingPool{TRing}"/> and may go back there through <see cref="RecycleRing"/>.</summary>
+    public BoundedMpscQueue(int capacity, int spinCount = WaitSignal.DefaultSpinCount, bool pooledRing = false)
     {
-        _ring = new MpscRing<T>(capacity);
+        _ring = pooledRing ? RingPool<MpscRing<T>>.Rent(capacity) : new MpscRing<T>(capacity);
+        _capacity = capacity;
         _space = new WaitSignal(spinCount);
     }
 
     /// <summary>The number of slots.</summary>
-    public int Capacity => _ring.Capacity;
+    public int Capacity => _capacity;
 
     /// <summary>Items queued right now (a snapshot).</summary>
-    public int Count => _ring.Count;
+    public int Count => _ring?.Count ?? 0;
 
     /// <summary>Producers parked on a full queue right now (a snapshot, for diagnostics and tests).</summary>
     public int ParkedProducers => _space.ParkedCount;
@@ -38,7 +42,7 @@ internal sealed class BoundedMpscQueue<T>
     public bool IsCompleted => _completed;
 
     /// <summary>Adds <paramref name="item"/> if there is room and the queue is not completed. Never blocks.</summary>
-    public bool TryEnqueue(in T item) => !_completed && _ring.TryEnqueue(item);
+    public bool TryEnqueue(in T item) => !_completed && Ring.TryEnqueue(item);
 
     /// <summary>
     /// Adds <paramref name="item"/>, blocking while the queue is full for up to <paramref name="timeout"/>
@@ -52,7 +56,7 @@ internal sealed class BoundedMpscQueue<T>
             return QueueWaitResult.Completed;
         }
 
-        if (_ring.TryEnqueue(item))
+        if (Ring.TryEnqueue(item))
         {
             return QueueWaitResult.Success;
         }
@@ -67,7 +71,7 @@ internal sealed class BoundedMpscQueue<T>
             }
 
             // Try even when the wait timed out: the slot may have freed at the deadline.
-            if (_ring.TryEnqueue(item))
+            if (Ring.TryEnqueue(item))
             {
                 return QueueWaitResult.Success;
             }
@@ -85,7 +89,7 @@ internal sealed class BoundedMpscQueue<T>
     /// One consumer thread at a time.</summary>
     public bool TryDequeue(out T item)
     {
-        if (!_ring.TryDequeue(out item))
+        if (!Ring.TryDequeue(out item))
         {
             return false;
         }
@@ -103,8 +107,36 @@ internal sealed class BoundedMpscQueue<T>
         _space.NotifyAll();
     }
 
+    /// <summary>
+    /// Gives a drained ring back to <see cref="RingPool{TRing}"/> for the next queue; false (and the ring stays, to be
+    /// collected with this queue) when it is not empty or the queue is not completed.
+    /// </summary>
+    /// <remarks>
+    /// The caller must prove that no thread is inside, or can still enter, any member of this queue other than
+    /// <see cref="Count"/> and <see cref="Capacity"/> (which read 0 and the capacity afterwards): the consumer is gone for
+    /// good and every other caller announces itself before it checks the owner's state. Not thread-safe by design.
+    /// </remarks>
+    public bool RecycleRing()
+    {
+        MpscRing<T>? ring = _ring;
+        if (ring is null || !_completed || !ring.IsEmpty)
+        {
+            return false;
+        }
+
+        _ring = null;
+        RingPool<MpscRing<T>>.Return(ring);
+        return true;
+    }
+
+    private MpscRing<T> Ring => _ring ?? ThrowRecycled();
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static MpscRing<T> ThrowRecycled() =>
+        throw new InvalidOperationException("The queue's ring was recycled: its owner let it go, and nothing may use the queue now.");
+
     private readonly struct SpaceOrCompleted(BoundedMpscQueue<T> queue) : IWaitCondition
     {
-        public bool IsSatisfied => queue._completed || queue._ring.Count < queue._ring.Capacity;
+        public bool IsSatisfied => queue._completed || queue.Ring.Count < queue._capacity;
     }
 }

@@ -14,30 +14,35 @@ namespace FastSidecar.Queues;
 /// </remarks>
 internal sealed class BoundedSpmcQueue<T>
 {
-    private readonly SpmcRing<T> _ring;
+    // Null once recycled (see RecycleRing): any later use fails loudly instead of touching another owner's ring.
+    private SpmcRing<T>? _ring;
+    private readonly int _capacity;
     private readonly WaitSignal _items; // consumers parked on an empty ring wait here
     private volatile bool _completed;
 
     /// <summary>Creates a queue of <paramref name="capacity"/> slots (a power of two); waiting consumers spin
-    /// <paramref name="spinCount"/> times before parking.</summary>
-    public BoundedSpmcQueue(int capacity, int spinCount = WaitSignal.DefaultSpinCount)
+    /// <paramref name="spinCount"/> times before parking. With <paramref name="pooledRing"/> the ring comes from
+    /// <see cref="RingPool{TRing}"/> and may go back there through <see cref="RecycleRing"/>.</summary>
+    public BoundedSpmcQueue(int capacity, int spinCount = WaitSignal.DefaultSpinCount, bool pooledRing = false)
     {
-        _ring = new SpmcRing<T>(capacity);
+        _ring = pooledRing ? RingPool<SpmcRing<T>>.Rent(capacity) : new SpmcRing<T>(capacity);
+        _capacity = capacity;
         _items = new WaitSignal(spinCount);
     }
 
     /// <summary>Creates a queue whose consumers spin for up to <paramref name="consumerSpin"/> before they park.</summary>
-    public BoundedSpmcQueue(int capacity, TimeSpan consumerSpin)
+    public BoundedSpmcQueue(int capacity, TimeSpan consumerSpin, bool pooledRing = false)
     {
-        _ring = new SpmcRing<T>(capacity);
+        _ring = pooledRing ? RingPool<SpmcRing<T>>.Rent(capacity) : new SpmcRing<T>(capacity);
+        _capacity = capacity;
         _items = new WaitSignal(consumerSpin);
     }
 
     /// <summary>The number of slots.</summary>
-    public int Capacity => _ring.Capacity;
+    public int Capacity => _capacity;
 
     /// <summary>Items queued right now (a snapshot).</summary>
-    public int Count => _ring.Count;
+    public int Count => _ring?.Count ?? 0;
 
     /// <summary>Consumers parked on an empty queue right now (a snapshot, for diagnostics and tests).</summary>
     public int ParkedConsumers => _items.ParkedCount;
@@ -49,7 +54,7 @@ internal sealed class BoundedSpmcQueue<T>
     /// if one is parked. Never blocks. One producer thread at a time.</summary>
     public bool TryEnqueue(in T item)
     {
-        if (_completed || !_ring.TryEnqueue(item))
+        if (_completed || !Ring.TryEnqueue(item))
         {
             return false;
         }
@@ -60,7 +65,7 @@ internal sealed class BoundedSpmcQueue<T>
     }
 
     /// <summary>Takes the oldest item, if any. Never blocks.</summary>
-    public bool TryDequeue(out T item) => _ring.TryDequeue(out item);
+    public bool TryDequeue(out T item) => Ring.TryDequeue(out item);
 
     /// <summary>
     /// Takes the oldest item, spinning and then parking while the queue is empty, for up to
@@ -70,7 +75,7 @@ internal sealed class BoundedSpmcQueue<T>
     public QueueWaitResult Dequeue(out T item, TimeSpan timeout)
     {
         WaitSignal.ValidateTimeout(timeout);
-        if (_ring.TryDequeue(out item))
+        if (Ring.TryDequeue(out item))
         {
             return QueueWaitResult.Success;
         }
@@ -79,7 +84,7 @@ internal sealed class BoundedSpmcQueue<T>
         while (true)
         {
             bool ready = _items.Wait(new ItemsOrCompleted(this), deadline);
-            if (_ring.TryDequeue(out item))
+            if (Ring.TryDequeue(out item))
             {
                 return QueueWaitResult.Success;
             }
@@ -88,7 +93,7 @@ internal sealed class BoundedSpmcQueue<T>
             // empty ring here means drained for good.
             if (_completed)
             {
-                return _ring.TryDequeue(out item) ? QueueWaitResult.Success : QueueWaitResult.Completed;
+                return Ring.TryDequeue(out item) ? QueueWaitResult.Success : QueueWaitResult.Completed;
             }
 
             if (!ready)
@@ -108,8 +113,36 @@ internal sealed class BoundedSpmcQueue<T>
         _items.NotifyAll();
     }
 
+    /// <summary>
+    /// Gives a drained ring back to <see cref="RingPool{TRing}"/> for the next queue; false (and the ring stays, to be
+    /// collected with this queue) when it is not empty or the queue is not completed.
+    /// </summary>
+    /// <remarks>
+    /// The caller must prove that no thread is inside, or can still enter, any member of this queue other than
+    /// <see cref="Count"/> and <see cref="Capacity"/> (which read 0 and the capacity afterwards): the consumer is gone for
+    /// good and every other caller announces itself before it checks the owner's state. Not thread-safe by design.
+    /// </remarks>
+    public bool RecycleRing()
+    {
+        SpmcRing<T>? ring = _ring;
+        if (ring is null || !_completed || !ring.IsEmpty)
+        {
+            return false;
+        }
+
+        _ring = null;
+        RingPool<SpmcRing<T>>.Return(ring);
+        return true;
+    }
+
+    private SpmcRing<T> Ring => _ring ?? ThrowRecycled();
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static SpmcRing<T> ThrowRecycled() =>
+        throw new InvalidOperationException("The queue's ring was recycled: its owner let it go, and nothing may use the queue now.");
+
     private readonly struct ItemsOrCompleted(BoundedSpmcQueue<T> queue) : IWaitCondition
     {
-        public bool IsSatisfied => !queue._ring.IsEmpty || queue._completed;
+        public bool IsSatisfied => !queue.Ring.IsEmpty || queue._completed;
     }
 }

@@ -13,7 +13,7 @@ namespace FastSidecar.Queues;
 /// thread is kept; the single consumer needs no atomic read-modify-write at all. Thread-safety: any number of
 /// threads may call <see cref="TryEnqueue"/>; only one thread at a time may call <see cref="TryDequeue"/>.
 /// </remarks>
-internal sealed class MpscRing<T>
+internal sealed class MpscRing<T> : IPoolableRing<MpscRing<T>>
 {
     private struct Slot
     {
@@ -41,6 +41,9 @@ internal sealed class MpscRing<T>
             _slots[i].Sequence = i;
         }
     }
+
+    /// <inheritdoc/>
+    public static MpscRing<T> Create(int capacity) => new(capacity);
 
     /// <summary>The number of slots.</summary>
     public int Capacity => _slots.Length;

@@ -15,7 +15,7 @@ namespace FastSidecar.Queues;
 /// sees "full" rather than blocking. Thread-safety: only one thread at a time may call <see cref="TryEnqueue"/>;
 /// any number may call <see cref="TryDequeue"/>.
 /// </remarks>
-internal sealed class SpmcRing<T>
+internal sealed class SpmcRing<T> : IPoolableRing<SpmcRing<T>>
 {
     private struct Slot
     {
@@ -43,6 +43,9 @@ internal sealed class SpmcRing<T>
             _slots[i].Sequence = i;
         }
     }
+
+    /// <inheritdoc/>
+    public static SpmcRing<T> Create(int capacity) => new(capacity);
 
     /// <summary>The number of slots.</summary>
     public int Capacity => _slots.Length;

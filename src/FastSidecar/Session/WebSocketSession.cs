@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Sockets;
 using FastSidecar.Loop;
+using FastSidecar.Loop.Interop;
 using FastSidecar.Buffers;
 using FastSidecar.Protocol;
 using FastSidecar.Protocol.Handshake;
@@ -81,6 +82,26 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
         SidecarDiagnostics.ConnectionOpened();
         _phase = SessionPhase.Connecting;
         ArmDeadline(timeout);
+        if (LinuxSocket.IsSupported && endPoint is IPEndPoint ip)
+        {
+            // The pending connect is the normal case, so it must not cost an exception (see LinuxSocket).
+            SocketError started = LinuxSocket.TryStartConnect(socket, ip);
+            if (started == SocketError.Success)
+            {
+                OnConnected();
+            }
+            else if (started == SocketError.InProgress)
+            {
+                SetInterest(SocketInterest.Write);
+            }
+            else
+            {
+                Fail(new WebSocketConnectionException($"Connecting to {endPoint} failed: {started}.", new SocketException((int)started)), sendCloseCode: null);
+            }
+
+            return;
+        }
+
         try
         {
             socket.Connect(endPoint);
