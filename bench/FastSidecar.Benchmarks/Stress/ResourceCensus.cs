@@ -4,7 +4,7 @@ namespace FastSidecar.Benchmarks.Stress;
 internal readonly record struct ResourceCensus(int Threads, int FileDescriptors, int LiveLoops, long LiveHeapBytes, long PoolOutstanding)
 {
     /// <summary>Counts after full, blocking, compacting collections, so the heap figure is what is reachable now.</summary>
-    public static ResourceCensus Take(Buffers.SidecarBufferPool pool)
+    public static ResourceCensus Take(FastSidecar.Buffers.SidecarBufferPool pool)
     {
         for (int i = 0; i < 3; i++)
         {
