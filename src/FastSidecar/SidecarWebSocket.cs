@@ -532,11 +532,14 @@ public sealed class SidecarWebSocket : IDisposable
                 Interlocked.CompareExchange(ref owner._state, (int)SidecarWebSocketState.Closed, state);
             }
 
+            // The end is published before the queues complete: an application thread that learns of the end from a
+            // completed queue and calls Exit at once must find the session ended, not still closing.
+            owner._settled.Set();
+            owner._ended.Set();
+
             // Completing wakes blocked senders (they throw) and receivers (they drain what arrived, then throw).
             owner._sendQueue.Complete();
             owner._receiveQueue.Complete();
-            owner._settled.Set();
-            owner._ended.Set();
         }
     }
 
@@ -567,10 +570,20 @@ public sealed class SidecarWebSocket : IDisposable
             }
             else
             {
-                initiator = previous == SidecarWebSocketState.Connecting ? "none" : "application";
                 owner._loop.Post(s_beginClose, owner);
                 TimeSpan wait = owner._options.CloseTimeout == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan : owner._options.CloseTimeout + s_loopSlack;
                 bool ended = owner._ended.Wait(wait);
+                // Who started the closing is what the session saw, not who asked last: a peer close (or a failure) already
+                // under way when Exit was called finishes under Exit's wait but was not started by it.
+                initiator = previous == SidecarWebSocketState.Connecting ? "none"
+                    : !ended ? "application"
+                    : owner._end.Kind switch
+                    {
+                        SessionEndKind.ClosedByPeer => "peer",
+                        SessionEndKind.Failed => "error",
+                        SessionEndKind.Aborted => "none",
+                        _ => "application",
+                    };
                 closeStep = new ShutdownStep("close the WebSocket", Stopwatch.GetElapsedTime(start), CloseOutcome(ended, owner._end.Kind),
                     ended ? CloseDetail(owner._end.Kind) : "the loop did not finish the close in time");
             }
