@@ -221,7 +221,19 @@ public abstract class EchoPeerInteropTests<TPeer>
         int index = 0;
         while (echoes.Count > 0 || pongsDue.Count > 0)
         {
-            using ReceivedMessage message = ws.Receive(ReceiveTimeout);
+            ReceivedMessage received;
+            try
+            {
+                received = ws.Receive(ReceiveTimeout);
+            }
+            catch (TimeoutException)
+            {
+                Assert.Fail(string.Create(CultureInfo.InvariantCulture,
+                    $"{Peer.Name}: no message within {ReceiveTimeout} after {index} echoes; {echoes.Count} echoes and {pongsDue.Count} pong reports due; {ws.PendingSendCount} sends queued, {ws.PendingReceiveCount} received queued; state {ws.State}"));
+                throw;
+            }
+
+            using ReceivedMessage message = received;
             if (message.Type == MessageType.Text && message.Span.StartsWith(Encoding.UTF8.GetBytes(EchoProtocol.PongReport(""))) && Peer.SupportsServerPing)
             {
                 string payload = message.GetText()[EchoProtocol.PongReport("").Length..];

@@ -67,15 +67,15 @@ internal static class EchoWorkload
     private static int NextSize(Random random, int maxSize)
     {
         double roll = random.NextDouble();
-        int size = roll switch
+        (int low, int high) = roll switch
         {
-            < 0.55 => random.Next(0, 126),
-            < 0.85 => random.Next(126, 4096),
-            < 0.96 => random.Next(4096, 65537),
-            < 0.995 => random.Next(65537, 262145),
-            _ => random.Next(262145, maxSize + 1),
+            < 0.55 => (0, 126),
+            < 0.85 => (126, 4096),
+            < 0.96 => (4096, 65537),
+            < 0.995 => (65537, 262145),
+            _ => (262145, maxSize + 1),
         };
-        return Math.Min(size, maxSize);
+        return random.Next(Math.Min(low, maxSize), Math.Min(high, maxSize + 1));
     }
 
     private static byte[] BinaryPayload(Random random, int size)
