@@ -75,7 +75,10 @@ internal sealed partial class WebSocketSession
                 bool complete = _role == WebSocketRole.Client
                     ? _clientHandshake!.TryReadResponse(ref buffer, out _subProtocol)
                     : TryAcceptClient(ref buffer);
-                input.AdvanceTo(buffer.Start, buffer.End);
+                // Once the head is complete, the bytes after it are frames nobody has looked at yet: marking them
+                // examined would make the TryRead in ProcessInput report nothing, and with the socket drained no
+                // readiness event would ever bring them back.
+                input.AdvanceTo(buffer.Start, complete ? buffer.Start : buffer.End);
                 if (complete)
                 {
                     OnHandshakeComplete();
@@ -185,6 +188,7 @@ internal sealed partial class WebSocketSession
             return;
         }
 
+        bool needMoreData = false;
         try
         {
             while (!_closeReceived && _receivePaused == 0 && _phase != SessionPhase.Closed)
@@ -192,6 +196,7 @@ internal sealed partial class WebSocketSession
                 FrameReadStatus status = _reader.Read(ref buffer, out InboundMessage message);
                 if (status == FrameReadStatus.NeedMoreData)
                 {
+                    needMoreData = true;
                     break;
                 }
 
@@ -207,7 +212,10 @@ internal sealed partial class WebSocketSession
 
         if (_transport is not null)
         {
-            input.AdvanceTo(buffer.Start, buffer.End);
+            // Only what the reader saw as an incomplete frame is examined. Stopping early (a full receive queue, a
+            // close frame) leaves the rest unexamined, so the TryRead of the next ProcessInput (on resume) sees it
+            // even if no more bytes ever arrive from the socket.
+            input.AdvanceTo(buffer.Start, needMoreData ? buffer.End : buffer.Start);
         }
     }
 
