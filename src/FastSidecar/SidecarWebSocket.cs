@@ -443,11 +443,14 @@ public sealed class SidecarWebSocket : IDisposable
                 Interlocked.CompareExchange(ref owner._state, (int)SidecarWebSocketState.Closed, state);
             }
 
+            // The end is published before the queues complete: a receiver that saw the completed queue and then
+            // calls Exit must find the session ended (close step skipped), not race this callback into a second close.
+            owner._settled.Set();
+            owner._ended.Set();
+
             // Completing wakes blocked senders (they throw) and receivers (they drain what arrived, then throw).
             owner._sendQueue.Complete();
             owner._receiveQueue.Complete();
-            owner._settled.Set();
-            owner._ended.Set();
         }
     }
 
