@@ -56,6 +56,7 @@ public sealed class SidecarWebSocket : IDisposable
     private volatile SidecarWebSocketException? _fault;
     private SessionEnd _end;              // written by the loop before _ended is set
     private volatile bool _deliveryStopped;
+    private volatile bool _opened;        // the handshake completed; set by the loop before _settled
     private long _messagesReceived;       // loop thread
     private long _messagesDroppedAtExit;  // loop thread, after _deliveryStopped
     private int _exitStarted;
@@ -142,7 +143,9 @@ public sealed class SidecarWebSocket : IDisposable
             throw new WebSocketConnectionException($"The connection did not open within {_options.ConnectTimeout}.");
         }
 
-        if (State != SidecarWebSocketState.Open)
+        // A connection that opened and ended at once (the server sent its messages and then a close, or a protocol
+        // error) still opened: Connect returns it, and Receive hands out what arrived before the end, then throws.
+        if (!_opened)
         {
             ThrowEnded();
         }
@@ -404,6 +407,7 @@ public sealed class SidecarWebSocket : IDisposable
         public void OnOpened(WebSocketSession session, string? subProtocol)
         {
             owner.SubProtocol = subProtocol;
+            owner._opened = true;
             Interlocked.CompareExchange(ref owner._state, (int)SidecarWebSocketState.Open, (int)SidecarWebSocketState.Connecting);
             owner._settled.Set();
         }
