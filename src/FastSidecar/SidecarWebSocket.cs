@@ -153,14 +153,12 @@ public sealed class SidecarWebSocket : IDisposable
             throw new WebSocketConnectionException($"The connection did not open within {_options.ConnectTimeout}.");
         }
 
+        // A connection that opened and ended at once (the server sent its messages and then a close, or a protocol
+        // error) still opened: Connect returns it, and Receive hands out what arrived before the end, then throws.
         if (!_opened)
         {
             ThrowEnded();
         }
-
-        // Opened, even if already closed again: what arrived meanwhile is readable, and the next Send or Receive
-        // reports the end in order.
-
     }
 
     /// <summary>
@@ -489,8 +487,8 @@ public sealed class SidecarWebSocket : IDisposable
         public void OnOpened(WebSocketSession session, string? subProtocol)
         {
             owner.SubProtocol = subProtocol;
-            Interlocked.CompareExchange(ref owner._state, (int)SidecarWebSocketState.Open, (int)SidecarWebSocketState.Connecting);
             owner._opened = true;
+            Interlocked.CompareExchange(ref owner._state, (int)SidecarWebSocketState.Open, (int)SidecarWebSocketState.Connecting);
             owner._settled.Set();
         }
 

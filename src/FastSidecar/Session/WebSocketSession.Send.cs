@@ -108,14 +108,7 @@ internal sealed partial class WebSocketSession
         Finish(abortive: false);
     }
 
-    private void OnSocketWritable()
-    {
-        Flush();
-        if (_phase == SessionPhase.Open && (_interest & SocketInterest.Write) == 0)
-        {
-            DrainOutbound();
-        }
-    }
+    private void OnSocketWritable() => Flush(); // when the socket takes everything, Flush restarts the drain
 
     private void WriteFrame(Opcode opcode, ReadOnlySpan<byte> payload)
     {
@@ -151,6 +144,13 @@ internal sealed partial class WebSocketSession
                 if ((_interest & SocketInterest.Write) != 0)
                 {
                     SetInterest(_interest & ~SocketInterest.Write);
+                    if (_phase == SessionPhase.Open)
+                    {
+                        // A drain that found the socket full stopped and left the rest queued for this moment. Whatever
+                        // emptied the socket (a writable event, or the flush after a read) must restart it: the
+                        // producers may all have finished, so no later Send would.
+                        ScheduleDrain();
+                    }
                 }
 
                 if (_phase == SessionPhase.Closing && _closeSent && _role == WebSocketRole.Server && _closeReceived)
