@@ -582,8 +582,8 @@ public sealed class SidecarWebSocket : IDisposable
                         SessionEndKind.Aborted => "none",
                         _ => "application",
                     };
-                closeStep = new ShutdownStep("close the WebSocket", Stopwatch.GetElapsedTime(start), CloseOutcome(ended, owner._end.Kind),
-                    ended ? CloseDetail(owner._end.Kind) : "the loop did not finish the close in time");
+                closeStep = new ShutdownStep("close the WebSocket", Stopwatch.GetElapsedTime(start), CloseOutcome(ended, owner._end),
+                    ended ? CloseDetail(owner._end) : "the loop did not finish the close in time");
             }
 
             steps.Add(closeStep);
@@ -638,10 +638,11 @@ public sealed class SidecarWebSocket : IDisposable
                 initiator == "application" ? null : owner._fault);
         }
 
-        private static ShutdownOutcome CloseOutcome(bool ended, SessionEndKind kind) => !ended
+        private static ShutdownOutcome CloseOutcome(bool ended, in SessionEnd end) => !ended
             ? ShutdownOutcome.TimedOut
-            : kind switch
+            : end.Kind switch
             {
+                SessionEndKind.ClosedByUs when end.ClosedAbortively => ShutdownOutcome.TimedOut, // the TCP close never came
                 SessionEndKind.ClosedByUs => ShutdownOutcome.Completed,
                 SessionEndKind.CloseTimedOut => ShutdownOutcome.TimedOut,
                 SessionEndKind.Aborted => ShutdownOutcome.Completed,
@@ -649,8 +650,9 @@ public sealed class SidecarWebSocket : IDisposable
                 _ => ShutdownOutcome.Failed,
             };
 
-        private static string CloseDetail(SessionEndKind kind) => kind switch
+        private static string CloseDetail(in SessionEnd end) => end.Kind switch
         {
+            SessionEndKind.ClosedByUs when end.ClosedAbortively => "peer answered the close but kept TCP open: reset at the close timeout",
             SessionEndKind.ClosedByUs => "peer answered the close; TCP closed",
             SessionEndKind.CloseTimedOut => "peer silent: closed abortively at the close timeout",
             SessionEndKind.ClosedByPeer => "peer closed first",

@@ -7,7 +7,8 @@ internal readonly record struct SessionEnd(
     string? CloseReason,
     SidecarWebSocketException? Fault,
     long MessagesSent,
-    long MessagesNotSent);
+    long MessagesNotSent,
+    bool ClosedAbortively);
 
 /// <summary>Who or what ended a session.</summary>
 internal enum SessionEndKind

@@ -379,6 +379,6 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
         _reader.Dispose();
         ReleaseHeldMessage();
         _loop.Disown(this);
-        _owner.OnClosed(this, new SessionEnd(_endKind, _closeCode, _closeReason, _fault, _messagesSent, notSent));
+        _owner.OnClosed(this, new SessionEnd(_endKind, _closeCode, _closeReason, _fault, _messagesSent, notSent, abortive));
     }
 }
