@@ -53,22 +53,13 @@ public sealed class ReinitializationLeakTests
 
     private static string RunCycle(LoopbackEchoServer server, Uri refused, SidecarBufferPool pool, int cycle)
     {
+        (Uri uri, string kind, TimeSpan connectTimeout) = new FaultRotation(server, refused).Cycle(cycle);
         var options = new SidecarOptions
         {
             BufferPool = pool,
             CloseTimeout = TimeSpan.FromMilliseconds(50),
-            ConnectTimeout = TimeSpan.FromMilliseconds(cycle % 7 == 5 ? 50 : 5_000),
+            ConnectTimeout = connectTimeout,
             WaitStrategy = WaitStrategy.Blocking,
-        };
-        (Uri uri, string kind) = (cycle % 7) switch
-        {
-            0 => (server.Uri, "echo"),
-            1 => (server.UriFor(EchoServerFault.Reset), "reset"),
-            2 => (server.UriFor(EchoServerFault.Silent), "silent"),
-            3 => (server.UriFor(EchoServerFault.MidFrame), "midframe"),
-            4 => (refused, "refused"),
-            5 => (server.StallingUri, "stalled"),
-            _ => (server.UriFor(EchoServerFault.CloseAfterEcho), "peer-close"),
         };
 
         SidecarWebSocket ws;
