@@ -32,10 +32,10 @@ internal static class ReinitStress
     public static Result Run(StressSettings settings, LoopbackEchoServer server)
     {
         var pool = new SidecarBufferPool();
-        Uri refused = RefusedUri();
+        var rotation = new FaultRotation(server);
         for (int i = 0; i < 70; i++)
         {
-            RunCycle(server, refused, pool, i);
+            rotation.RunCycle(i, pool);
         }
 
         SpinWait.SpinUntil(() => server.LiveSessions == 0, TimeSpan.FromSeconds(10));
@@ -44,7 +44,7 @@ internal static class ReinitStress
         long start = Stopwatch.GetTimestamp();
         for (int i = 0; i < settings.ReinitCycles; i++)
         {
-            outcomes[RunCycle(server, refused, pool, i)]++;
+            outcomes[rotation.RunCycle(i, pool)]++;
             if ((i + 1) % 1000 == 0)
             {
                 Console.WriteLine($"  reinit: {i + 1}/{settings.ReinitCycles} cycles (load {MachineLoad.Now()})");
@@ -90,51 +90,5 @@ internal static class ReinitStress
 
         int total = (cycles + Block - 1) / Block * Block;
         return (total / sidecar.TotalSeconds, total / client.TotalSeconds);
-    }
-
-    /// <summary>One cycle of the fault rotation: connect, send one message, take the answer, exit.</summary>
-    private static string RunCycle(LoopbackEchoServer server, Uri refused, SidecarBufferPool pool, int cycle)
-    {
-        (Uri uri, string kind, TimeSpan connectTimeout) = new FaultRotation(server, refused).Cycle(cycle);
-        var options = new SidecarOptions
-        {
-            BufferPool = pool,
-            CloseTimeout = TimeSpan.FromMilliseconds(50),
-            ConnectTimeout = connectTimeout,
-            WaitStrategy = WaitStrategy.Blocking,
-        };
-
-        SidecarWebSocket socket;
-        try
-        {
-            socket = SidecarWebSocket.Connect(uri, options);
-        }
-        catch (SidecarWebSocketException)
-        {
-            return kind;
-        }
-
-        using (socket)
-        {
-            try
-            {
-                socket.Send("ping"u8, MessageType.Text);
-                socket.Receive(TimeSpan.FromSeconds(5)).Dispose();
-            }
-            catch (SidecarWebSocketException)
-            {
-            }
-
-            socket.Exit();
-        }
-
-        return kind;
-    }
-
-    private static Uri RefusedUri()
-    {
-        using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return new Uri($"ws://127.0.0.1:{((IPEndPoint)probe.LocalEndPoint!).Port}/");
     }
 }

@@ -20,12 +20,12 @@ public sealed class ReinitializationLeakTests
         var serverPool = new SidecarBufferPool();
         var clientPool = new SidecarBufferPool();
         using var server = new LoopbackEchoServer(WaitStrategy.Blocking, serverPool);
-        Uri refused = RefusedUri();
+        var rotation = new FaultRotation(server);
 
         // Warm up JIT, pools and the server so the baseline holds only steady state.
         for (int i = 0; i < 30; i++)
         {
-            RunCycle(server, refused, clientPool, i);
+            rotation.RunCycle(i, clientPool);
         }
 
         Assert.True(ProcessResources.Settle(() => server.LiveSessions == 0, TimeSpan.FromSeconds(10)));
@@ -34,7 +34,7 @@ public sealed class ReinitializationLeakTests
         var outcomes = new Dictionary<string, int>();
         for (int i = 0; i < Cycles; i++)
         {
-            string outcome = RunCycle(server, refused, clientPool, i);
+            string outcome = rotation.RunCycle(i, clientPool);
             outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
         }
 
@@ -49,50 +49,5 @@ public sealed class ReinitializationLeakTests
         Assert.InRange(after.LiveHeapBytes - before.LiveHeapBytes, long.MinValue, 256 * 1024);
         // Every kind of cycle actually happened.
         Assert.All(new[] { "echo", "reset", "silent", "midframe", "refused", "stalled", "peer-close" }, kind => Assert.True(outcomes.GetValueOrDefault(kind) > 0, kind));
-    }
-
-    private static string RunCycle(LoopbackEchoServer server, Uri refused, SidecarBufferPool pool, int cycle)
-    {
-        (Uri uri, string kind, TimeSpan connectTimeout) = new FaultRotation(server, refused).Cycle(cycle);
-        var options = new SidecarOptions
-        {
-            BufferPool = pool,
-            CloseTimeout = TimeSpan.FromMilliseconds(50),
-            ConnectTimeout = connectTimeout,
-            WaitStrategy = WaitStrategy.Blocking,
-        };
-
-        SidecarWebSocket ws;
-        try
-        {
-            ws = SidecarWebSocket.Connect(uri, options);
-        }
-        catch (SidecarWebSocketException)
-        {
-            return kind;
-        }
-
-        using (ws)
-        {
-            try
-            {
-                ws.Send("ping"u8, MessageType.Text);
-                ws.Receive(TimeSpan.FromSeconds(5)).Dispose();
-            }
-            catch (SidecarWebSocketException)
-            {
-            }
-
-            ws.Exit();
-        }
-
-        return kind;
-    }
-
-    private static Uri RefusedUri()
-    {
-        using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
-        probe.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
-        return new Uri($"ws://127.0.0.1:{((System.Net.IPEndPoint)probe.LocalEndPoint!).Port}/");
     }
 }
