@@ -7,27 +7,36 @@ namespace FastSidecar;
 /// A message received from the peer. It leases a pooled buffer until <see cref="Dispose"/> is called.
 /// </summary>
 /// <remarks>
-/// Dispose it exactly once, after the last use of <see cref="Span"/> or <see cref="Memory"/>: copies of this
-/// struct share the same lease, and the buffer goes back to the pool (and to other messages) when it is disposed.
+/// Dispose it once, after the last use of <see cref="Span"/> or <see cref="Memory"/>. Copies of this struct share one
+/// lease: the first <see cref="Dispose"/> of any copy returns the buffer, every later one does nothing, and reading
+/// the payload through any copy after that throws <see cref="ObjectDisposedException"/> instead of showing bytes
+/// that may already belong to another message.
 /// </remarks>
 public readonly struct ReceivedMessage : IDisposable
 {
-    private readonly byte[]? _buffer;
-    private readonly SidecarBufferPool? _pool;
+    // Null for an empty payload (nothing was rented) and for the violation marker.
+    private readonly BufferLease? _lease;
+    private readonly int _generation;
+    private readonly bool _isMarker;
 
     internal ReceivedMessage(byte[] buffer, int length, MessageType type, SidecarBufferPool pool)
     {
-        _buffer = buffer;
-        _pool = pool;
+        if (buffer.Length != 0)
+        {
+            _lease = BufferLease.Issue(buffer, pool, out _generation);
+        }
+
         Length = length;
         Type = type;
     }
 
-    /// <summary>The place of a protocol violation in the receive order (no payload); never handed to the application.</summary>
-    internal static ReceivedMessage ViolationMarker => default;
+    private ReceivedMessage(bool isMarker) => _isMarker = isMarker;
 
-    /// <summary>True for <see cref="ViolationMarker"/>: every real message has a pool to go back to.</summary>
-    internal bool IsViolationMarker => _pool is null;
+    /// <summary>The place of a protocol violation in the receive order (no payload); never handed to the application.</summary>
+    internal static ReceivedMessage ViolationMarker => new(isMarker: true);
+
+    /// <summary>True for <see cref="ViolationMarker"/>.</summary>
+    internal bool IsViolationMarker => _isMarker;
 
     /// <summary>Whether the message is text or binary.</summary>
     public MessageType Type { get; }
@@ -36,20 +45,37 @@ public readonly struct ReceivedMessage : IDisposable
     public int Length { get; }
 
     /// <summary>The payload. Valid until <see cref="Dispose"/>.</summary>
-    public ReadOnlySpan<byte> Span => _buffer is null ? default : _buffer.AsSpan(0, Length);
+    /// <exception cref="ObjectDisposedException">This message (or a copy of it) was disposed.</exception>
+    public ReadOnlySpan<byte> Span => Array().AsSpan(0, Length);
 
     /// <summary>The payload as memory. Valid until <see cref="Dispose"/>.</summary>
-    public ReadOnlyMemory<byte> Memory => _buffer is null ? default : _buffer.AsMemory(0, Length);
+    /// <exception cref="ObjectDisposedException">This message (or a copy of it) was disposed.</exception>
+    public ReadOnlyMemory<byte> Memory => Array().AsMemory(0, Length);
 
     /// <summary>Decodes the payload as UTF-8 (it was validated on arrival when <see cref="Type"/> is text). Allocates a string.</summary>
     public string GetText() => Encoding.UTF8.GetString(Span);
 
-    /// <summary>Returns the payload buffer to the pool.</summary>
-    public void Dispose()
+    /// <summary>Returns the payload buffer to the pool. Any further call, on this value or a copy, does nothing.</summary>
+    public void Dispose() => _lease?.Release(_generation);
+
+    /// <summary>Ends the lease but keeps the buffer with its issuer (the receive queue had no room for the message).</summary>
+    internal void RevokeLease() => _lease?.Revoke(_generation);
+
+    /// <summary>Copies the payload into <paramref name="destination"/> and disposes the message.</summary>
+    internal int CopyToAndDispose(Span<byte> destination)
     {
-        if (_buffer is not null)
+        Span.CopyTo(destination);
+        Dispose();
+        return Length;
+    }
+
+    private byte[] Array()
+    {
+        if (_lease is null)
         {
-            _pool!.Return(_buffer);
+            return [];
         }
+
+        return _lease.ArrayFor(_generation) ?? throw new ObjectDisposedException(nameof(ReceivedMessage), "The message was disposed; its buffer went back to the pool.");
     }
 }

@@ -30,7 +30,7 @@ namespace FastSidecar.Protocol;
 /// </remarks>
 internal sealed class FrameReader : IDisposable
 {
-    private const int MaxControlPayload = 125;
+    internal const int MaxControlPayload = 125;
 
     private readonly WebSocketRole _role;
     private readonly int _maxMessageSize;

@@ -7,12 +7,26 @@ namespace FastSidecar.Session;
 
 internal sealed partial class WebSocketSession
 {
+    // Set when the application asked to close and the queue is still flushing ahead of the close frame.
+    private RequestedClose? _closeRequested;
+
+    private readonly record struct RequestedClose(WebSocketCloseCode Code, string? Reason);
+
+    /// <summary>Loop thread: <see cref="BeginClose(WebSocketCloseCode, string?, TimeSpan)"/> under the configured close timeout.</summary>
+    public void BeginClose(WebSocketCloseCode code, string? reason) => BeginClose(code, reason, _closeTimeout);
+
     /// <summary>
-    /// Loop thread: the application's close. Flushes every queued message, sends a close frame, and waits for the
-    /// peer's close and its TCP close under the close timeout; the owner hears <see cref="ISessionOwner.OnClosed"/>.
-    /// Before the connection is open this aborts it instead.
+    /// Loop thread: the application's close. Flushes the queued messages, sends a close frame, and waits for the
+    /// peer's close and its TCP close, all within <paramref name="timeout"/>; the owner hears
+    /// <see cref="ISessionOwner.OnClosed"/>. Before the connection is open this aborts it instead.
     /// </summary>
-    public void BeginClose(WebSocketCloseCode code, string? reason)
+    /// <remarks>
+    /// The deadline covers the flush too: a peer that does not read must not stretch the close by the size of the
+    /// send queue. The queue drains as the socket takes it, one budget at a time (never framed all at once into
+    /// the output pipe, which has no limit of its own); what is still queued or buffered at the deadline is counted
+    /// as not sent.
+    /// </remarks>
+    public void BeginClose(WebSocketCloseCode code, string? reason, TimeSpan timeout)
     {
         _loop.AssertOnLoopThread();
         switch (_phase)
@@ -35,16 +49,9 @@ internal sealed partial class WebSocketSession
         }
 
         _endKind = SessionEndKind.ClosedByUs;
-        while (WriteQueuedFrames())
-        {
-            // Everything the application queued before Exit goes out ahead of the close frame.
-        }
-
-        byte[]? reasonBytes = reason is null ? null : Encoding.UTF8.GetBytes(reason);
-        _closeCode = code;
-        _closeReason = reason;
-        WriteClose((ushort)code, reasonBytes);
-        EnterClosing();
+        _closeRequested = new RequestedClose(code, reason);
+        _phase = SessionPhase.Closing;
+        ArmDeadline(timeout);
         if (_receivePaused != 0)
         {
             // The owner stops taking messages at Exit (it drops and counts them), so reading can resume: the peer's
@@ -52,7 +59,40 @@ internal sealed partial class WebSocketSession
             ResumeReceiving();
         }
 
-        Flush();
+        ContinueClosingFlush();
+    }
+
+    /// <summary>
+    /// Loop thread, while an application close flushes the queue: writes the next budget of queued messages, and
+    /// the close frame once the queue is empty. Runs again when the socket has taken what was written.
+    /// </summary>
+    private void ContinueClosingFlush()
+    {
+        if (_closeRequested is not { } close || _closeSent || _phase != SessionPhase.Closing || _transport is null)
+        {
+            return;
+        }
+
+        if ((_interest & SocketInterest.Write) != 0)
+        {
+            return; // the socket is full; Flush schedules the next round when it is not
+        }
+
+        if (WriteQueuedFrames())
+        {
+            Flush();
+            if (_phase == SessionPhase.Closing && (_interest & SocketInterest.Write) == 0)
+            {
+                ScheduleDrain(); // budget spent: let the loop serve its other work, then come back
+            }
+
+            return;
+        }
+
+        _closeCode = close.Code;
+        _closeReason = close.Reason;
+        WriteClose((ushort)close.Code, close.Reason is null ? default : Encoding.UTF8.GetBytes(close.Reason));
+        EnterClosing();
     }
 
     /// <summary>

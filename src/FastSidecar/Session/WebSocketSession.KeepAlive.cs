@@ -60,9 +60,10 @@ internal sealed partial class WebSocketSession
             return; // closing has deadlines of its own
         }
 
-        if (_heardFromPeer)
+        if (_heardFromPeer || _receivePaused != 0)
         {
-            // The peer is alive: traffic (or the pong) arrived since the last check.
+            // A paused reader (the application's queue is full) cannot hear the peer, so silence proves nothing:
+            // it is not a dead peer. Otherwise the peer is alive: traffic (or the pong) arrived since the last check.
             _heardFromPeer = false;
             _awaitingPong = false;
             ArmKeepAlive(_keepAliveInterval);

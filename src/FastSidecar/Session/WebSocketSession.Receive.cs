@@ -32,7 +32,9 @@ internal sealed partial class WebSocketSession
     {
         if (Interlocked.CompareExchange(ref _resumePosted, 1, 0) == 0)
         {
-            _loop.Post(s_resume, this);
+            // False once the loop is stopping: its teardown ends this session, so nothing is left to do (and
+            // nothing to throw at an application thread whose message is already queued or taken).
+            _loop.TryPost(new WorkItem(s_resume, this));
         }
     }
 
@@ -235,9 +237,11 @@ internal sealed partial class WebSocketSession
                 break;
             case FrameReadStatus.Ping:
                 // The reader's obligation: answer with the same payload, unless our close frame already went out.
+                // Only the latest ping is answered (RFC 6455 §5.5.3): a peer that pings without reading cannot make
+                // us buffer a pong per ping (see PendingPong).
                 if (!_closeSent)
                 {
-                    WriteFrame(Opcode.Pong, _reader.ControlPayload);
+                    _pendingPong.Set(_reader.ControlPayload);
                 }
 
                 break;

@@ -16,6 +16,9 @@ internal sealed partial class WebSocketSession
     // 1 while a drain is posted to the loop and has not started; producers post only when they flip it from 0.
     private int _drainScheduled;
 
+    // The answer to the latest ping, written once the output has drained (see PendingPong).
+    private readonly PendingPong _pendingPong = new();
+
     // Messages whose frames are in the output pipe but not yet all handed to the kernel.
     private long _messagesBuffered;
     private long _messagesSent;
@@ -35,7 +38,9 @@ internal sealed partial class WebSocketSession
     {
         if (Interlocked.Exchange(ref _drainScheduled, 1) == 0)
         {
-            _loop.Post(s_drain, this);
+            // False once the loop is stopping: its teardown ends this session, so nothing is left to do (and
+            // nothing to throw at an application thread whose message is already queued or taken).
+            _loop.TryPost(new WorkItem(s_drain, this));
         }
     }
 
@@ -43,6 +48,12 @@ internal sealed partial class WebSocketSession
     private void DrainOutbound()
     {
         Interlocked.Exchange(ref _drainScheduled, 0);
+        if (_phase == SessionPhase.Closing)
+        {
+            ContinueClosingFlush(); // an application close flushes the queue ahead of its close frame
+            return;
+        }
+
         if (_phase != SessionPhase.Open || _closeSent || _transport is null)
         {
             return; // queued messages stay queued; whoever ends the session counts them as not sent
@@ -119,6 +130,7 @@ internal sealed partial class WebSocketSession
     private void WriteClose(ushort code, ReadOnlySpan<byte> reasonUtf8)
     {
         Debug.Assert(!_closeSent);
+        _pendingPong.Clear(); // nothing may follow a close frame
         bool mask = _maskKeys is not null;
         FrameWriter.WriteClose(_transport!.Output, code, reasonUtf8, mask, mask ? _maskKeys!.NextKey() : 0);
         _closeSent = true;
@@ -136,6 +148,13 @@ internal sealed partial class WebSocketSession
         }
 
         TransportStatus status = _transport.SendBuffered();
+        if (status == TransportStatus.Done && _pendingPong.IsPending && !_closeSent)
+        {
+            // Everything before it reached the kernel: now the owed pong may join the output (at most one at a time).
+            WriteFrame(Opcode.Pong, _pendingPong.Take());
+            status = _transport.SendBuffered();
+        }
+
         switch (status)
         {
             case TransportStatus.Done:
@@ -144,7 +163,7 @@ internal sealed partial class WebSocketSession
                 if ((_interest & SocketInterest.Write) != 0)
                 {
                     SetInterest(_interest & ~SocketInterest.Write);
-                    if (_phase == SessionPhase.Open)
+                    if (_phase == SessionPhase.Open || (_closeRequested is not null && !_closeSent))
                     {
                         // A drain that found the socket full stopped and left the rest queued for this moment. Whatever
                         // emptied the socket (a writable event, or the flush after a read) must restart it: the

@@ -28,7 +28,9 @@ internal sealed partial class WebSocketSession
     {
         if (Interlocked.CompareExchange(ref _violationRequested, 1, 0) == 0)
         {
-            _loop.Post(s_failDeferred, this);
+            // False once the loop is stopping: its teardown ends this session, so nothing is left to do (and
+            // nothing to throw at an application thread whose message is already queued or taken).
+            _loop.TryPost(new WorkItem(s_failDeferred, this));
         }
     }
 

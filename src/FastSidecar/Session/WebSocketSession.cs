@@ -339,8 +339,18 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
             sendCloseCode ??= violation.CloseCode;
         }
 
+        bool firstCause = _fault is null;
         RecordFault(fault);
-        _closeCode ??= fault.CloseCode;
+        if (firstCause && !_closeReceived)
+        {
+            // The code recorded is what happened on the wire: a close we asked for but never completed does not
+            // stand for a connection that failed under it.
+            _closeCode = fault.CloseCode;
+        }
+        else
+        {
+            _closeCode ??= fault.CloseCode;
+        }
         if (sendCloseCode is { } code && _phase is SessionPhase.Open or SessionPhase.Closing && !_closeSent)
         {
             WriteClose((ushort)code, default);

@@ -1,0 +1,312 @@
+using System.Diagnostics;
+using System.Net;
+using FastSidecar.Buffers;
+using FastSidecar.Loop;
+using FastSidecar.Protocol;
+using FastSidecar.Protocol.Handshake;
+using FastSidecar.Queues;
+using FastSidecar.Session;
+
+namespace FastSidecar.Connection;
+
+/// <summary>
+/// Everything one client connection owns below the public API: its loop (when not shared), its session, the two
+/// queues between the application and the loop, and the record of how it ended. The facade hands messages in and
+/// takes them out; this type feeds the session from the send queue and the receive queue from the session, so data
+/// flows one way.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Thread affinity: the <see cref="ISessionOwner"/> members and the <c>*OnLoop</c> methods run on the loop thread;
+/// the queues' producer/consumer sides and the events are the only things application threads touch.
+/// </para>
+/// <para>
+/// Who may drain the send queue: it has one consumer, and that consumer is the loop until the session has ended
+/// (<see cref="Ended"/> is set after the loop's last dequeue). After that, and only after that, the thread running
+/// Exit becomes the consumer. A connection whose loop neither ended the session nor stopped in time is left alone:
+/// two consumers on a single-consumer ring would corrupt it.
+/// </para>
+/// <para>
+/// Ending is published once: by the session (<see cref="ISessionOwner.OnClosed"/>) or, when a stopped loop dropped
+/// the start (or the close) before it ran, by <see cref="IUnrunWorkState.OnNotRun"/> on the loop thread during its
+/// teardown. Either way on the loop thread, so <see cref="End"/> has a single writer.
+/// </para>
+/// </remarks>
+internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
+{
+    private static readonly Action<object?> s_start = static state => ((ClientConnection)state!).StartOnLoop();
+    private static readonly Action<object?> s_beginClose = static state => ((ClientConnection)state!).BeginCloseOnLoop();
+    private static readonly Action<object?> s_abort = static state => ((ClientConnection)state!).AbortOnLoop();
+
+    private readonly EndPoint _endPoint;
+    private ClientHandshake? _handshake;   // until the loop starts the session
+    private long _closeDeadline;           // Stopwatch timestamp: Exit's start + CloseTimeout (or long.MaxValue)
+
+    private volatile bool _opened;
+    private volatile bool _deliveryStopped;
+    private volatile bool _hasEnded;       // written once, on the loop thread, after _end
+    private SessionEnd _end;               // written once, on the loop thread, before _hasEnded
+
+    // Application threads inside a Send/Receive that may touch a queue's ring. Each announces itself here before it
+    // checks the state, so Exit, which sets the state first, can tell when the rings are unreachable. Written by
+    // every call from every thread, so it gets a cache line of its own.
+    private PaddedLong _queueUsers;
+
+    public ClientConnection(Uri uri, SidecarOptions options, EndPoint endPoint, ClientHandshake handshake)
+    {
+        Options = options;
+        _endPoint = endPoint;
+        _handshake = handshake;
+        Pool = options.BufferPool;
+        OwnsLoop = options.Loop is null;
+        Loop = options.Loop ?? new SidecarLoop(new SidecarLoopOptions { Name = "FastSidecar " + uri.Authority, WaitStrategy = options.WaitStrategy });
+        // Pooled rings: Exit gives them back once it can prove nobody can reach them (see RecycleRings).
+        SendQueue = new BoundedMpscQueue<OutboundMessage>(options.SendQueueCapacity, pooledRing: true);
+        ReceiveQueue = new BoundedSpmcQueue<ReceivedMessage>(options.ReceiveQueueCapacity, ReceiverSpin(options.WaitStrategy), pooledRing: true);
+        Session = new WebSocketSession(Loop, this, WebSocketRole.Client, Pool,
+            options.MaxMessageSize, options.CloseTimeout, options.MaxHandshakeHeaderBytes);
+        Session.ConfigureKeepAlive(options.KeepAliveInterval, options.KeepAliveTimeout);
+        if (!Loop.TryPost(new WorkItem(s_start, this)))
+        {
+            // Only a shared loop can be stopped already; nothing was started, so there is nothing to release but the rings.
+            SendQueue.RecycleRing();
+            ReceiveQueue.RecycleRing();
+            throw new ObjectDisposedException(nameof(SidecarLoop), "The shared loop has stopped; a connection cannot start on it.");
+        }
+    }
+
+    public SidecarOptions Options { get; }
+
+    public SidecarLoop Loop { get; }
+
+    public bool OwnsLoop { get; }
+
+    public SidecarBufferPool Pool { get; }
+
+    public WebSocketSession Session { get; }
+
+    public BoundedMpscQueue<OutboundMessage> SendQueue { get; }
+
+    public BoundedSpmcQueue<ReceivedMessage> ReceiveQueue { get; }
+
+    /// <summary>Set once the handshake completed or the connection ended before it could.</summary>
+    public ManualResetEventSlim Settled { get; } = new(false);
+
+    /// <summary>Set once the session ended and released everything; the loop consumes nothing after it.</summary>
+    public ManualResetEventSlim Ended { get; } = new(false);
+
+    /// <summary>The connection opened (set before <see cref="Settled"/>): a connection may open and end at once.</summary>
+    public bool Opened => _opened;
+
+    /// <summary>How the session ended; read after <see cref="Ended"/> is set.</summary>
+    public SessionEnd End => _end;
+
+    /// <summary>The subprotocol the server selected.</summary>
+    public string? SubProtocol { get; private set; }
+
+    /// <summary>True once the end is published (before the queues complete); <see cref="End"/> is readable then.</summary>
+    public bool HasEnded => _hasEnded;
+
+    /// <summary>Received messages a caller could not take (its buffer was too small), handed out before the queue's.</summary>
+    public CarriedMessages Carried { get; } = new();
+
+    /// <summary>Messages delivered to the receive queue (loop thread; read after <see cref="Ended"/>).</summary>
+    public long MessagesReceived { get; private set; }
+
+    /// <summary>Messages that arrived after Exit stopped delivery, counted and released (loop thread).</summary>
+    public long MessagesDroppedAtExit { get; private set; }
+
+    /// <summary>Queued sends released without being written, by whichever thread drained last.</summary>
+    public long MessagesNotSentFromQueue { get; private set; }
+
+    /// <summary>Received messages released at Exit without being taken.</summary>
+    public long MessagesNotConsumed { get; private set; }
+
+    /// <summary>Announces an application thread that may touch a queue's ring (a full fence: pairs with <see cref="RecycleRings"/>).</summary>
+    public void EnterQueueUse() => Interlocked.Increment(ref _queueUsers.Value);
+
+    /// <summary>Ends the announcement of <see cref="EnterQueueUse"/>.</summary>
+    public void ExitQueueUse() => Interlocked.Decrement(ref _queueUsers.Value);
+
+    /// <summary>Exit, step 1: the loop stops handing messages to the application (it counts and drops them).</summary>
+    public void StopDelivery() => _deliveryStopped = true;
+
+    /// <summary>Exit, step 2: asks the loop to close under a deadline that started at <paramref name="exitStartedAt"/>.</summary>
+    /// <returns>False if the loop has stopped (its teardown ends the session instead).</returns>
+    public bool RequestClose(long exitStartedAt)
+    {
+        TimeSpan timeout = Options.CloseTimeout;
+        Volatile.Write(ref _closeDeadline, timeout == Timeout.InfiniteTimeSpan
+            ? long.MaxValue
+            : exitStartedAt + (long)(timeout.TotalSeconds * Stopwatch.Frequency));
+        return Loop.TryPost(new WorkItem(s_beginClose, this));
+    }
+
+    /// <summary>Exit, step 3: asks the loop to abort whatever the close left open.</summary>
+    public bool RequestAbort() => Loop.TryPost(new WorkItem(s_abort, this));
+
+    /// <summary>
+    /// Exit, after the loop let go of the session: releases every queued message and counts it. The caller must be
+    /// the only consumer left (see the class remarks).
+    /// </summary>
+    public void DrainQueues()
+    {
+        Debug.Assert(Ended.IsSet, "Only the session's end makes the Exit thread the send queue's consumer.");
+        DrainSendQueue();
+        MessagesNotConsumed += Carried.DisposeAll();
+        while (ReceiveQueue.TryDequeue(out ReceivedMessage inbound))
+        {
+            if (!inbound.IsViolationMarker)
+            {
+                inbound.Dispose();
+                MessagesNotConsumed++;
+            }
+        }
+    }
+
+    /// <summary>
+    /// After the final drain, with the owned loop thread joined: gives both rings back for the next connection,
+    /// unless an application thread might still be inside a Send or Receive.
+    /// </summary>
+    /// <remarks>
+    /// A Dekker pair with <see cref="EnterQueueUse"/>. Exit wrote the facade's state with an interlocked exchange (a
+    /// full fence) before this read; a caller increments the count (a full fence) before it reads the state. So
+    /// either we see its count and keep the rings (they go to the collector with this object), or it sees the exit
+    /// and throws before touching a queue.
+    /// </remarks>
+    public void RecycleRings()
+    {
+        if (Volatile.Read(ref _queueUsers.Value) != 0)
+        {
+            return;
+        }
+
+        SendQueue.RecycleRing();
+        ReceiveQueue.RecycleRing();
+    }
+
+    /// <summary>Waits (bounded) until no application thread is inside a queue operation; true if none is.</summary>
+    /// <remarks>Completed queues wake blocked callers at once, so this is a wait of a few instructions, not a poll of the peer.</remarks>
+    public bool WaitForQueueUsers(TimeSpan timeout)
+    {
+        long deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        SpinWait spinner = default;
+        while (Volatile.Read(ref _queueUsers.Value) != 0)
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                return false;
+            }
+
+            spinner.SpinOnce();
+        }
+
+        return true;
+    }
+
+    private void DrainSendQueue()
+    {
+        while (SendQueue.TryDequeue(out OutboundMessage outbound))
+        {
+            Pool.Return(outbound.Buffer);
+            MessagesNotSentFromQueue++;
+        }
+    }
+
+    private void StartOnLoop()
+    {
+        ClientHandshake handshake = _handshake!;
+        _handshake = null;
+        Session.StartClient(_endPoint, handshake, Options.ConnectTimeout);
+    }
+
+    private void BeginCloseOnLoop()
+    {
+        long remaining = Volatile.Read(ref _closeDeadline) - Stopwatch.GetTimestamp();
+        TimeSpan timeout = _closeDeadline == long.MaxValue
+            ? Timeout.InfiniteTimeSpan
+            : TimeSpan.FromSeconds(Math.Max(0, remaining) / (double)Stopwatch.Frequency);
+        Session.BeginClose(WebSocketCloseCode.NormalClosure, null, timeout);
+    }
+
+    private void AbortOnLoop() => Session.Abort("Exit stopped the connection");
+
+    void IUnrunWorkState.OnNotRun()
+    {
+        // The loop stopped before running our start (or close): the session never started, or the teardown has just
+        // aborted it (then the end is published already and this does nothing).
+        if (!_hasEnded)
+        {
+            PublishEnd(new SessionEnd(SessionEndKind.Aborted, WebSocketCloseCode.Abnormal, null,
+                new WebSocketClosedException("The connection was aborted before it opened: its loop stopped.", WebSocketCloseCode.Abnormal),
+                0, 0, true));
+        }
+    }
+
+    void ISessionOwner.OnOpened(WebSocketSession session, string? subProtocol)
+    {
+        SubProtocol = subProtocol;
+        _opened = true;
+        Settled.Set();
+    }
+
+    bool ISessionOwner.TryDeliver(WebSocketSession session, in InboundMessage message)
+    {
+        if (_deliveryStopped)
+        {
+            // Exit has begun: the application takes nothing more; the message is counted, not delivered.
+            Pool.Return(message.Buffer);
+            MessagesDroppedAtExit++;
+            return true;
+        }
+
+        var received = new ReceivedMessage(message.Buffer, message.Length, message.Type, Pool);
+        if (!ReceiveQueue.TryEnqueue(received))
+        {
+            // The lease goes back unused; the session keeps the buffer and delivers it again later.
+            received.RevokeLease();
+            return false;
+        }
+
+        MessagesReceived++;
+        return true;
+    }
+
+    bool ISessionOwner.TryDeferViolation(WebSocketSession session) =>
+        !_deliveryStopped && ReceiveQueue.TryEnqueue(ReceivedMessage.ViolationMarker);
+
+    bool ISessionOwner.TryTakeOutbound(out OutboundMessage message) => SendQueue.TryDequeue(out message);
+
+    void ISessionOwner.OnClosed(WebSocketSession session, in SessionEnd end) => PublishEnd(end);
+
+    private void PublishEnd(in SessionEnd end)
+    {
+        _end = end;
+        _hasEnded = true;
+        // The loop takes nothing from the send queue any more: release what is left now rather than holding it until
+        // Exit (the queue completes below, so only a sender racing the completion can add more; Exit drains that).
+        DrainSendQueue();
+
+        // The end is published before the queues complete: an application thread that learns of the end from a
+        // completed queue and calls Exit at once must find the session ended, not still closing.
+        Settled.Set();
+        Ended.Set();
+
+        // Completing wakes blocked senders (they throw) and receivers (they drain what arrived, then throw).
+        SendQueue.Complete();
+        ReceiveQueue.Complete();
+    }
+
+    /// <summary>
+    /// How long a thread in <c>Receive</c> spins before it parks, matching the loop's wait strategy: waking a parked
+    /// thread costs tens of microseconds on a small virtual machine, about a loopback round trip, so a receiver that
+    /// expects a quick answer spins for about that long; one that asked for <see cref="WaitStrategy.BusySpin"/> never parks
+    /// while its wait lasts, and <see cref="WaitStrategy.Blocking"/> parks almost at once.
+    /// </summary>
+    private static TimeSpan ReceiverSpin(WaitStrategy strategy) => strategy switch
+    {
+        WaitStrategy.BusySpin => TimeSpan.FromDays(1),
+        WaitStrategy.SpinThenPark => TimeSpan.FromMicroseconds(50),
+        _ => TimeSpan.FromMicroseconds(2),
+    };
+}
