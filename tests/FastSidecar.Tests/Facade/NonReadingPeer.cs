@@ -6,17 +6,20 @@ using System.Text;
 namespace FastSidecar.Tests.Facade;
 
 /// <summary>
-/// A peer that accepts one WebSocket handshake and then never reads again, so the client's socket fills up.
-/// Written independently of the library's handshake code.
+/// A peer that accepts one WebSocket handshake and then never reads again, so the client's socket fills up. After
+/// the handshake it runs <c>afterHandshake</c> (on its own thread) if given: to flood the client, say, still
+/// without reading. Written independently of the library's handshake code.
 /// </summary>
 internal sealed class NonReadingPeer : IDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly Thread _thread;
+    private readonly Action<Socket>? _afterHandshake;
     private Socket? _accepted;
 
-    public NonReadingPeer()
+    public NonReadingPeer(Action<Socket>? afterHandshake = null)
     {
+        _afterHandshake = afterHandshake;
         _listener.Start();
         _thread = new Thread(Serve) { IsBackground = true, Name = "non-reading peer" };
         _thread.Start();
@@ -48,6 +51,7 @@ internal sealed class NonReadingPeer : IDisposable
             string accept = Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
 #pragma warning restore CA5350
             socket.Send(Encoding.ASCII.GetBytes($"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"));
+            _afterHandshake?.Invoke(socket);
         }
         catch (SocketException)
         {
