@@ -6,10 +6,10 @@ namespace FastSidecar.Session;
 /// The one pong a session owes: the payload of the most recent ping not yet answered.
 /// </summary>
 /// <remarks>
-/// Why not write a pong per ping: a peer that floods pings and never reads would make us buffer every answer, and
-/// the output pipe has no limit of its own (memory grew by gigabytes in seconds). RFC 6455 §5.5.3 allows answering
-/// only the most recent ping, so a newer ping overwrites an older one here, and the session writes the pong only
-/// once everything before it has reached the kernel. The memory a ping flood can cost is this struct.
+/// Why not always write a pong per ping: a peer that floods pings and never reads would make us buffer every answer,
+/// and the output pipe has no limit of its own (memory grew by gigabytes in seconds). Once a few dozen pongs wait for
+/// the output to drain, RFC 6455 §5.5.3 lets us answer only the most recent ping: a newer one overwrites an older one
+/// here, and the session writes the pong once everything before it has reached the kernel.
 /// Loop thread only.
 /// </remarks>
 internal sealed class PendingPong

@@ -237,11 +237,9 @@ internal sealed partial class WebSocketSession
                 break;
             case FrameReadStatus.Ping:
                 // The reader's obligation: answer with the same payload, unless our close frame already went out.
-                // Only the latest ping is answered (RFC 6455 §5.5.3): a peer that pings without reading cannot make
-                // us buffer a pong per ping (see PendingPong).
                 if (!_closeSent)
                 {
-                    _pendingPong.Set(_reader.ControlPayload);
+                    AnswerPing(_reader.ControlPayload);
                 }
 
                 break;

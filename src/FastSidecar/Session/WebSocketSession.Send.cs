@@ -16,7 +16,11 @@ internal sealed partial class WebSocketSession
     // 1 while a drain is posted to the loop and has not started; producers post only when they flip it from 0.
     private int _drainScheduled;
 
-    // The answer to the latest ping, written once the output has drained (see PendingPong).
+    // Pongs written into the output pipe since it last drained to the kernel completely. Up to the limit every ping
+    // gets its own pong, as peers that time their pings expect; past it (a peer that pings and does not read) only
+    // the latest is answered, once the output drains (RFC 6455 §5.5.3), so pongs cannot pile up in the pipe.
+    private const int MaxUnflushedPongs = 64;
+    private int _unflushedPongs;
     private readonly PendingPong _pendingPong = new();
 
     // Messages whose frames are in the output pipe but not yet all handed to the kernel.
@@ -121,6 +125,20 @@ internal sealed partial class WebSocketSession
 
     private void OnSocketWritable() => Flush(); // when the socket takes everything, Flush restarts the drain
 
+    /// <summary>Answers a ping now, or, when too many pongs already wait for the output to drain, owes the latest one.</summary>
+    private void AnswerPing(ReadOnlySpan<byte> payload)
+    {
+        if (_unflushedPongs < MaxUnflushedPongs)
+        {
+            WriteFrame(Opcode.Pong, payload);
+            _unflushedPongs++;
+        }
+        else
+        {
+            _pendingPong.Set(payload);
+        }
+    }
+
     private void WriteFrame(Opcode opcode, ReadOnlySpan<byte> payload)
     {
         bool mask = _maskKeys is not null;
@@ -148,11 +166,16 @@ internal sealed partial class WebSocketSession
         }
 
         TransportStatus status = _transport.SendBuffered();
-        if (status == TransportStatus.Done && _pendingPong.IsPending && !_closeSent)
+        if (status == TransportStatus.Done)
         {
-            // Everything before it reached the kernel: now the owed pong may join the output (at most one at a time).
-            WriteFrame(Opcode.Pong, _pendingPong.Take());
-            status = _transport.SendBuffered();
+            _unflushedPongs = 0;
+            if (_pendingPong.IsPending && !_closeSent)
+            {
+                // Everything before it reached the kernel: now the owed pong may join the output.
+                WriteFrame(Opcode.Pong, _pendingPong.Take());
+                _unflushedPongs = 1;
+                status = _transport.SendBuffered();
+            }
         }
 
         switch (status)
