@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using FastSidecar.Buffers;
-using FastSidecar.Server;
+using FastSidecar.Testing;
 using Spectre.Console;
 
 namespace FastSidecar.Cli;

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using FastSidecar.Benchmarks.Contenders;
-using FastSidecar.Server;
+using FastSidecar.Testing;
 using HdrHistogram;
 
 namespace FastSidecar.Benchmarks.Stress;

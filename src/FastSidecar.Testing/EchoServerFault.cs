@@ -1,4 +1,4 @@
-namespace FastSidecar.Server;
+namespace FastSidecar.Testing;
 
 /// <summary>
 /// Misbehaviour the embedded echo server can be asked for through the request path, so stress runs and tests

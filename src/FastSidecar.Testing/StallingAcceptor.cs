@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using FastSidecar.Loop;
 
-namespace FastSidecar.Server;
+namespace FastSidecar.Testing;
 
 /// <summary>
 /// Accepts connections and never answers them: a client's handshake waits until its connect timeout. Each

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using FastSidecar.Buffers;
 
-namespace FastSidecar.Server;
+namespace FastSidecar.Testing;
 
 /// <summary>
 /// The reinitialisation stress cycle and its fault mix: cycle <c>n</c> connects to one of seven targets in turn, sends

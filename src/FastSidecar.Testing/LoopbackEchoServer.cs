@@ -7,7 +7,7 @@ using FastSidecar.Protocol;
 using FastSidecar.Protocol.Handshake;
 using FastSidecar.Session;
 
-namespace FastSidecar.Server;
+namespace FastSidecar.Testing;
 
 /// <summary>
 /// A WebSocket echo server on the loopback interface, running the same session engine as the client in the server
