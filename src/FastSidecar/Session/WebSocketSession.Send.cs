@@ -20,9 +20,6 @@ internal sealed partial class WebSocketSession
     private long _messagesBuffered;
     private long _messagesSent;
 
-    /// <summary>Loop thread: messages whose frames have reached the kernel.</summary>
-    public long MessagesSent => _messagesSent;
-
     /// <summary>
     /// Any thread: makes sure a drain of the owner's outbound queue is posted. Called after every enqueue.
     /// </summary>
