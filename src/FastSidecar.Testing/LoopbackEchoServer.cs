@@ -107,20 +107,9 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
 
     void ISocketHandler.OnReadable()
     {
-        // One accept per readiness event: the listener is watched level-triggered, so a backlog brings us straight
-        // back, and the common case never pays for the exception a non-blocking Accept throws when nothing is left.
-        Socket accepted;
-        try
-        {
-            accepted = _listener.Accept();
-        }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.TryAgain or SocketError.Interrupted)
+        if (!RawFaultAcceptor.TryAccept(_listener, out Socket? accepted))
         {
             return;
-        }
-        catch (SocketException)
-        {
-            return; // the client gave up while queued (ECONNABORTED); readiness reports any other one
         }
 
         var owner = new EchoOwner(this);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Net.Sockets;
 using FastSidecar.Buffers;
 using FastSidecar.Loop;
@@ -40,20 +41,9 @@ internal sealed class RawFaultAcceptor(SidecarLoop loop, Socket listener, Sideca
 
     void ISocketHandler.OnReadable()
     {
-        // One accept per readiness event: the listener is watched level-triggered, so a backlog brings us straight
-        // back, and the common case never pays for the exception a non-blocking Accept throws when nothing is left.
-        Socket accepted;
-        try
-        {
-            accepted = listener.Accept();
-        }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.TryAgain or SocketError.Interrupted)
+        if (!TryAccept(listener, out Socket? accepted))
         {
             return;
-        }
-        catch (SocketException)
-        {
-            return; // the client gave up while queued (ECONNABORTED); readiness reports any other one
         }
 
         accepted.Blocking = false;
@@ -72,6 +62,26 @@ internal sealed class RawFaultAcceptor(SidecarLoop loop, Socket listener, Sideca
     {
     }
 
+    /// <summary>
+    /// Accepts one connection from a non-blocking <paramref name="listener"/>, for the echo server and this acceptor.
+    /// One accept per readiness event: the listener is watched level-triggered, so a backlog brings us straight back,
+    /// and the common case never pays for the exception a non-blocking Accept throws when nothing is left.
+    /// </summary>
+    internal static bool TryAccept(Socket listener, [NotNullWhen(true)] out Socket? accepted)
+    {
+        try
+        {
+            accepted = listener.Accept();
+            return true;
+        }
+        catch (SocketException)
+        {
+            // Nothing left (EAGAIN), or the client gave up while queued (ECONNABORTED); readiness reports any other error.
+            accepted = null;
+            return false;
+        }
+    }
+
     public void Abort()
     {
         _registration?.Dispose();
@@ -85,7 +95,7 @@ internal sealed class RawFaultAcceptor(SidecarLoop loop, Socket listener, Sideca
     }
 
     /// <summary>One accepted connection: reads the handshake (or drops it, when stalling), then plays its fault.</summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Close releases the socket and the reader; the acceptor's Abort reaches every open connection.")]
+    [SuppressMessage("Design", "CA1001", Justification = "Close releases the socket and the reader; the acceptor's Abort reaches every open connection.")]
     private sealed class Connection(RawFaultAcceptor owner, Socket socket) : ISocketHandler
     {
         private readonly ArrayBufferWriter<byte> _output = new();
