@@ -105,7 +105,7 @@ internal sealed partial class WebSocketSession
 
     private string? _subProtocol;
 
-    /// <summary>Server role: the request target of the client's upgrade request.</summary>
+    /// <summary>Server role: the request target (the RFC 6455 §4.2.1 resource name) of the client's upgrade request, what a server routes on; set before <see cref="ISessionOwner.OnOpened"/>.</summary>
     public string? RequestPath { get; private set; }
 
     private bool TryAcceptClient(ref ReadOnlySequence<byte> buffer)
