@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using FastSidecar.Server;
+using FastSidecar.Testing;
 using Spectre.Console;
 
 namespace FastSidecar.Cli;

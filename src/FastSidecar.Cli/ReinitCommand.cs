@@ -1,10 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using FastSidecar.Buffers;
-using FastSidecar.Server;
+using FastSidecar.Testing;
 using Spectre.Console;
 
 namespace FastSidecar.Cli;
@@ -19,19 +17,6 @@ internal static class ReinitCommand
     private const long HeapBudgetBytes = 64 * 1024;
 
     private static readonly TimeSpan s_settleTimeout = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan s_stalledConnectTimeout = TimeSpan.FromMilliseconds(50);
-
-    /// <summary>What one cycle connects to; <c>mixed</c> rotates through all of them.</summary>
-    internal enum CycleKind
-    {
-        Echo,
-        Reset,
-        Silent,
-        MidFrame,
-        Refused,
-        Stalled,
-        PeerClose,
-    }
 
     private static readonly string[] s_faultNames = ["none", "reset", "silent", "midframe", "refused", "stalled", "peer-close", "mixed"];
 
@@ -86,7 +71,7 @@ internal static class ReinitCommand
     }
 
     private sealed record Result(
-        int Cycles, TimeSpan Elapsed, Dictionary<CycleKind, KindCounts> Kinds, IReadOnlyList<(string Step, Percentiles Latency)> Steps,
+        int Cycles, TimeSpan Elapsed, Dictionary<string, KindCounts> Kinds, IReadOnlyList<(string Step, Percentiles Latency)> Steps,
         Percentiles ExitTotal, ProcessCensus Before, ProcessCensus After, Leaks Leaks, List<string> NewDescriptors)
     {
         public double CyclesPerSecond => Cycles / Elapsed.TotalSeconds;
@@ -108,57 +93,23 @@ internal static class ReinitCommand
         {
             Pool = new SidecarBufferPool();
             Server = new LoopbackEchoServer(WaitStrategy.Blocking, new SidecarBufferPool());
-
-            // Bound and never listening: a connect to it is refused for as long as the run lasts, and nothing else can take the port.
-            RefusingSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            RefusingSocket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            RefusedUri = new Uri($"ws://127.0.0.1:{((IPEndPoint)RefusingSocket.LocalEndPoint!).Port}/");
-
-            Options = new SidecarOptions
+            IReadOnlyList<string>? kinds = settings.Fault switch
             {
-                BufferPool = Pool,
-                CloseTimeout = TimeSpan.FromMilliseconds(settings.CloseTimeoutMs),
-                WaitStrategy = settings.WaitStrategy,
+                "mixed" => null,
+                "none" => ["echo"],
+                _ => [settings.Fault],
             };
-            StalledOptions = new SidecarOptions
-            {
-                BufferPool = Pool,
-                CloseTimeout = TimeSpan.FromMilliseconds(settings.CloseTimeoutMs),
-                ConnectTimeout = s_stalledConnectTimeout,
-                WaitStrategy = settings.WaitStrategy,
-            };
-            Kinds = settings.Fault switch
-            {
-                "mixed" => Enum.GetValues<CycleKind>(),
-                "reset" => [CycleKind.Reset],
-                "silent" => [CycleKind.Silent],
-                "midframe" => [CycleKind.MidFrame],
-                "refused" => [CycleKind.Refused],
-                "stalled" => [CycleKind.Stalled],
-                "peer-close" => [CycleKind.PeerClose],
-                _ => [CycleKind.Echo],
-            };
-            Uris = [.. Kinds.Select(UriOf)];
-            Counts = Kinds.ToDictionary(k => k, _ => new KindCounts());
+            Rotation = new FaultRotation(Server, Pool, TimeSpan.FromMilliseconds(settings.CloseTimeoutMs), settings.WaitStrategy, kinds);
+            Counts = Rotation.Kinds.ToDictionary(k => k, _ => new KindCounts());
         }
 
         public SidecarBufferPool Pool { get; }
 
         public LoopbackEchoServer Server { get; }
 
-        public Socket RefusingSocket { get; }
+        public FaultRotation Rotation { get; }
 
-        public Uri RefusedUri { get; }
-
-        public SidecarOptions Options { get; }
-
-        public SidecarOptions StalledOptions { get; }
-
-        public CycleKind[] Kinds { get; }
-
-        public Uri[] Uris { get; }
-
-        public Dictionary<CycleKind, KindCounts> Counts { get; }
+        public Dictionary<string, KindCounts> Counts { get; }
 
         public Dictionary<string, Latency> StepLatency { get; } = [];
 
@@ -168,66 +119,31 @@ internal static class ReinitCommand
 
         public bool Recording { get; set; }
 
-        private Uri UriOf(CycleKind kind) => kind switch
-        {
-            CycleKind.Reset => Server.UriFor(EchoServerFault.Reset),
-            CycleKind.Silent => Server.UriFor(EchoServerFault.Silent),
-            CycleKind.MidFrame => Server.UriFor(EchoServerFault.MidFrame),
-            CycleKind.Refused => RefusedUri,
-            CycleKind.Stalled => Server.StallingUri,
-            CycleKind.PeerClose => Server.UriFor(EchoServerFault.CloseAfterEcho),
-            _ => Server.Uri,
-        };
-
         public void Dispose()
         {
-            RefusingSocket.Dispose();
+            Rotation.Dispose();
             Server.Dispose();
         }
     }
 
-    private static readonly byte[] s_message = "ping"u8.ToArray();
-
     private static void RunCycle(Rig rig, int cycle)
     {
-        int index = cycle % rig.Kinds.Length;
-        CycleKind kind = rig.Kinds[index];
-        KindCounts counts = rig.Counts[kind];
+        FaultCycle result = rig.Rotation.RunCycle(cycle);
+        KindCounts counts = rig.Counts[result.Kind];
         if (rig.Recording)
         {
             counts.Cycles++;
         }
 
-        SidecarWebSocket ws;
-        try
-        {
-            ws = SidecarWebSocket.Connect(rig.Uris[index], kind == CycleKind.Stalled ? rig.StalledOptions : rig.Options);
-        }
-        catch (SidecarWebSocketException)
+        if (result.Report is not { } report)
         {
             return; // refused, stalled: Connect already ran Exit on the attempt
         }
 
-        bool exchanged = false;
-        try
-        {
-            ws.Send(s_message, MessageType.Text);
-            ws.Receive(TimeSpan.FromSeconds(5)).Dispose();
-            exchanged = true;
-        }
-        catch (SidecarWebSocketException)
-        {
-            // reset, midframe: the fault is what this cycle is about.
-        }
-        catch (TimeoutException)
-        {
-        }
-
-        ShutdownReport report = ws.Exit();
         if (rig.Recording)
         {
             counts.Connected++;
-            counts.Exchanged += exchanged ? 1 : 0;
+            counts.Exchanged += result.Exchanged ? 1 : 0;
             counts.Exit.Record(report.Total);
             rig.ExitTotal.Record(report.Total);
         }
@@ -335,10 +251,10 @@ internal static class ReinitCommand
             .AddColumn(new TableColumn("echo received").RightAligned())
             .AddColumn(new TableColumn("Exit p50 (µs)").RightAligned())
             .AddColumn(new TableColumn("Exit p99 (µs)").RightAligned());
-        foreach ((CycleKind kind, KindCounts counts) in result.Kinds)
+        foreach ((string kind, KindCounts counts) in result.Kinds)
         {
             Percentiles p = counts.Exit.Summary();
-            kinds.AddRow(KindName(kind), Number(counts.Cycles), Number(counts.Connected), Number(counts.Exchanged),
+            kinds.AddRow(kind, Number(counts.Cycles), Number(counts.Connected), Number(counts.Exchanged),
                 counts.Connected > 0 ? Micros(p.P50) : "-", counts.Connected > 0 ? Micros(p.P99) : "-");
         }
 
@@ -379,18 +295,11 @@ internal static class ReinitCommand
 
     private static string Bytes(long value) => value.ToString("N0", CultureInfo.InvariantCulture) + " B";
 
-    private static string KindName(CycleKind kind) => kind switch
-    {
-        CycleKind.MidFrame => "midframe",
-        CycleKind.PeerClose => "peer-close",
-        _ => kind.ToString().ToLowerInvariant(),
-    };
-
     private static ReinitData ToData(Settings settings, Result result) => new(
         settings.Cycles, settings.Fault, settings.CloseTimeoutMs, settings.WaitStrategy.ToString(), result.Elapsed.TotalSeconds, result.CyclesPerSecond,
         result.Steps.ToDictionary(s => s.Step, s => s.Latency),
         result.ExitTotal,
-        result.Kinds.ToDictionary(k => KindName(k.Key), k => new KindData(k.Value.Cycles, k.Value.Connected, k.Value.Exchanged, k.Value.Exit.Summary())),
+        result.Kinds.ToDictionary(k => k.Key, k => new KindData(k.Value.Cycles, k.Value.Connected, k.Value.Exchanged, k.Value.Exit.Summary())),
         new LeakData(result.Leaks.Threads, result.Leaks.FileDescriptors, result.Leaks.Rentals, result.Leaks.Loops, result.Leaks.HeapBytes, HeapBudgetBytes,
             result.Leaks.ServerSettled, result.Leaks.Any, result.NewDescriptors),
         result.Before,

@@ -1,4 +1,4 @@
-using FastSidecar.Server;
+using FastSidecar.Testing;
 
 namespace FastSidecar.Benchmarks.Contenders;
 

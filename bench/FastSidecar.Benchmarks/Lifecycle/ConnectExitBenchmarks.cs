@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using FastSidecar.Buffers;
-using FastSidecar.Server;
+using FastSidecar.Testing;
 
 namespace FastSidecar.Benchmarks.Lifecycle;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.WebSockets;
 using FastSidecar.Benchmarks.Contenders;
-using FastSidecar.Server;
+using FastSidecar.Testing;
 using HdrHistogram;
 
 namespace FastSidecar.Benchmarks.Stress;

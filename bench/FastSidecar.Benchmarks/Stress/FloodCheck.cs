@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using FastSidecar.Server;
+using FastSidecar.Testing;
 
 namespace FastSidecar.Benchmarks.Stress;
 

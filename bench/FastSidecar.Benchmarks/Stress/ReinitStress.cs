@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using FastSidecar.Buffers;
-using FastSidecar.Server;
+using FastSidecar.Testing;
 
 namespace FastSidecar.Benchmarks.Stress;
 
@@ -15,14 +15,14 @@ namespace FastSidecar.Benchmarks.Stress;
 /// </summary>
 internal static class ReinitStress
 {
-    private static readonly string[] s_kinds = ["echo", "reset", "silent", "midframe", "refused", "stalled", "peer-close"];
-
     public sealed record Result(
         int Cycles,
         double MixedCyclesPerSecond,
         Dictionary<string, int> Outcomes,
-        ResourceCensus Before,
-        ResourceCensus After,
+        ProcessCensus Before,
+        ProcessCensus After,
+        long RentalsBefore,
+        long RentalsAfter,
         long ServerSessionsLeft,
         int CleanCycles,
         double SidecarCyclesPerSecond,
@@ -32,19 +32,20 @@ internal static class ReinitStress
     public static Result Run(StressSettings settings, LoopbackEchoServer server)
     {
         var pool = new SidecarBufferPool();
-        var rotation = new FaultRotation(server);
+        using var rotation = new FaultRotation(server, pool);
         for (int i = 0; i < 70; i++)
         {
-            rotation.RunCycle(i, pool);
+            rotation.RunCycle(i);
         }
 
         SpinWait.SpinUntil(() => server.LiveSessions == 0, TimeSpan.FromSeconds(10));
-        ResourceCensus before = ResourceCensus.Take(pool);
-        var outcomes = s_kinds.ToDictionary(k => k, _ => 0);
+        ProcessCensus before = ProcessCensus.Take();
+        long rentalsBefore = pool.Outstanding;
+        var outcomes = FaultRotation.AllKinds.ToDictionary(k => k, _ => 0);
         long start = Stopwatch.GetTimestamp();
         for (int i = 0; i < settings.ReinitCycles; i++)
         {
-            outcomes[rotation.RunCycle(i, pool)]++;
+            outcomes[rotation.RunCycle(i).Kind]++;
             if ((i + 1) % 1000 == 0)
             {
                 Console.WriteLine($"  reinit: {i + 1}/{settings.ReinitCycles} cycles (load {MachineLoad.Now()})");
@@ -53,10 +54,11 @@ internal static class ReinitStress
 
         double mixedRate = settings.ReinitCycles / Stopwatch.GetElapsedTime(start).TotalSeconds;
         SpinWait.SpinUntil(() => server.LiveSessions == 0, TimeSpan.FromSeconds(10));
-        ResourceCensus after = ResourceCensus.Take(pool);
+        ProcessCensus after = ProcessCensus.Take();
+        long rentalsAfter = pool.Outstanding;
 
         (double sidecarRate, double clientRate) = CleanRates(settings.CleanCycles, server.Uri);
-        return new Result(settings.ReinitCycles, mixedRate, outcomes, before, after, server.LiveSessions, settings.CleanCycles,
+        return new Result(settings.ReinitCycles, mixedRate, outcomes, before, after, rentalsBefore, rentalsAfter, server.LiveSessions, settings.CleanCycles,
             sidecarRate, clientRate, MachineLoad.Now());
     }
 

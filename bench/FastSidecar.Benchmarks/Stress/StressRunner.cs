@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using FastSidecar.Benchmarks.Contenders;
-using FastSidecar.Server;
+using FastSidecar.Testing;
 using HdrHistogram;
 
 namespace FastSidecar.Benchmarks.Stress;
@@ -167,10 +167,10 @@ internal static class StressRunner
         md.AppendLine(Invariant($"{r.Cycles:N0} connect → exchange → exit cycles rotating through faults ({string.Join(", ", r.Outcomes.Select(o => $"{o.Key} {o.Value}"))}), {r.MixedCyclesPerSecond:0} cycles/s (faults include 50 ms timeouts). Load average at the end: {r.Load}.")).AppendLine();
         md.AppendLine("| resource | before | after | difference |");
         md.AppendLine("| --- | ---: | ---: | ---: |");
-        md.AppendLine(Invariant($"| FastSidecar threads | {r.Before.Threads} | {r.After.Threads} | {r.After.Threads - r.Before.Threads} |"));
-        md.AppendLine(Invariant($"| file descriptors | {r.Before.FileDescriptors} | {r.After.FileDescriptors} | {r.After.FileDescriptors - r.Before.FileDescriptors} |"));
+        md.AppendLine(Invariant($"| FastSidecar threads | {r.Before.SidecarThreads} | {r.After.SidecarThreads} | {r.After.SidecarThreads - r.Before.SidecarThreads} |"));
+        md.AppendLine(Invariant($"| file descriptors | {r.Before.OpenFileDescriptors} | {r.After.OpenFileDescriptors} | {r.After.OpenFileDescriptors - r.Before.OpenFileDescriptors} |"));
         md.AppendLine(Invariant($"| live loops | {r.Before.LiveLoops} | {r.After.LiveLoops} | {r.After.LiveLoops - r.Before.LiveLoops} |"));
-        md.AppendLine(Invariant($"| outstanding rentals (client pool) | {r.Before.PoolOutstanding} | {r.After.PoolOutstanding} | {r.After.PoolOutstanding - r.Before.PoolOutstanding} |"));
+        md.AppendLine(Invariant($"| outstanding rentals (client pool) | {r.RentalsBefore} | {r.RentalsAfter} | {r.RentalsAfter - r.RentalsBefore} |"));
         md.AppendLine(Invariant($"| live managed heap (bytes) | {r.Before.LiveHeapBytes:N0} | {r.After.LiveHeapBytes:N0} | {r.After.LiveHeapBytes - r.Before.LiveHeapBytes:N0} |"));
         md.AppendLine().AppendLine(Invariant($"Server sessions left open: {r.ServerSessionsLeft}.")).AppendLine();
         md.AppendLine(Invariant($"Clean connect → close cycles ({r.CleanCycles:N0} each, alternating blocks of 100): SidecarWebSocket Connect+Exit {r.SidecarCyclesPerSecond:0}/s, ClientWebSocket ConnectAsync+CloseAsync {r.ClientWebSocketCyclesPerSecond:0}/s, ratio {r.SidecarCyclesPerSecond / r.ClientWebSocketCyclesPerSecond:0.00}.")).AppendLine();

@@ -51,9 +51,6 @@ public sealed class SidecarBufferPool
         }
     }
 
-    /// <summary>Whether this pool remembers each array out (see the constructor).</summary>
-    public bool TracksRentals => _rented is not null;
-
     /// <summary>The process-wide pool that connections use unless they are given their own.</summary>
     public static SidecarBufferPool Shared { get; } = new();
 

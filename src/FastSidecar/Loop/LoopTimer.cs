@@ -18,9 +18,6 @@ internal readonly struct LoopTimer : IEquatable<LoopTimer>
 
     internal int Generation { get; }
 
-    /// <summary>False for <c>default</c>.</summary>
-    public bool IsAssigned => Generation != 0;
-
     public bool Equals(LoopTimer other) => Slot == other.Slot && Generation == other.Generation;
 
     public override bool Equals(object? obj) => obj is LoopTimer other && Equals(other);

@@ -11,12 +11,12 @@ namespace FastSidecar;
 /// <remarks>
 /// <para>
 /// Thread-safety: <see cref="Post(Action)"/>, <see cref="Invoke{T}"/>, <see cref="Stop"/>, <see cref="Dispose"/> and the
-/// properties are safe from any thread. Everything else (timers, sockets, workers, owned resources) belongs to the loop
+/// properties are safe from any thread. Everything else (timers, sockets, owned resources) belongs to the loop
 /// thread and must be called from it, typically from a posted callback; DEBUG builds assert this.
 /// </para>
 /// <para>
 /// The loop is a duty cycle, <c>while (running) idle(doWork())</c>: each cycle runs a bounded batch of posted work,
-/// fires due timers, polls registered workers and, if the previous cycle did work, polls sockets without waiting.
+/// fires due timers and, if the previous cycle did work, polls sockets without waiting.
 /// A cycle that did nothing backs off according to the <see cref="WaitStrategy"/>. The loop installs a
 /// <see cref="SynchronizationContext"/> on its thread, so an <c>await</c> in loop code resumes on the loop thread.
 /// </para>
@@ -47,7 +47,6 @@ public sealed partial class SidecarLoop : IDisposable
     private readonly ReadyEvent[] _events;
     private readonly TimerQueue _timers = new();
     private readonly HashSet<ILoopResource> _resources = new(ReferenceEqualityComparer.Instance);
-    private ILoopWorker[] _workers = []; // copy-on-write: a worker may remove itself while the array is iterated
     private bool _pollSocketsNext;        // the last cycle did work, so this one polls sockets (timeout 0) itself
     private bool _tearingDown;
 
@@ -122,28 +121,6 @@ public sealed partial class SidecarLoop : IDisposable
     /// <summary>The loop's clock: a <see cref="Stopwatch"/> timestamp.</summary>
     internal static long Now => Stopwatch.GetTimestamp();
 
-    /// <summary>Adds a worker polled every duty cycle. Loop thread only.</summary>
-    internal void AddWorker(ILoopWorker worker)
-    {
-        AssertOnLoopThread();
-        ArgumentNullException.ThrowIfNull(worker);
-        _workers = [.. _workers, worker];
-    }
-
-    /// <summary>Removes a worker. Loop thread only; a worker may remove itself from <see cref="ILoopWorker.DoWork"/>.</summary>
-    internal void RemoveWorker(ILoopWorker worker)
-    {
-        AssertOnLoopThread();
-        int index = Array.IndexOf(_workers, worker);
-        if (index >= 0)
-        {
-            ILoopWorker[] next = new ILoopWorker[_workers.Length - 1];
-            Array.Copy(_workers, 0, next, 0, index);
-            Array.Copy(_workers, index + 1, next, index, _workers.Length - index - 1);
-            _workers = next;
-        }
-    }
-
     /// <summary>Makes the loop tear <paramref name="resource"/> down (<see cref="ILoopResource.Abort"/>) if it stops first. Loop thread only.</summary>
     /// <remarks>Owning a resource while the teardown is running aborts it at once.</remarks>
     internal void Own(ILoopResource resource)
@@ -212,33 +189,11 @@ public sealed partial class SidecarLoop : IDisposable
     {
         int work = DrainRunQueue();
         work += FireDueTimers();
-        work += PollWorkers();
         if (_pollSocketsNext)
         {
             // A busy loop never reaches the idle strategy, which is where sockets are normally polled; without
             // this a flood of posted work would starve the sockets.
             work += PollReadiness();
-        }
-
-        return work;
-    }
-
-    private int PollWorkers()
-    {
-        int work = 0;
-        foreach (ILoopWorker worker in _workers)
-        {
-            try
-            {
-                if (worker.DoWork())
-                {
-                    work++;
-                }
-            }
-            catch (Exception e)
-            {
-                ReportFault(e);
-            }
         }
 
         return work;
@@ -262,8 +217,7 @@ public sealed partial class SidecarLoop : IDisposable
     /// writes the eventfd. The eventfd stays readable until the loop reads it, so a write that lands before
     /// epoll_wait starts still ends the wait at once. Only the producer that wins the 1→0 flip writes, so a burst of
     /// posts to a parked loop makes one system call, and a loop that is awake costs producers one read.
-    /// The re-check includes the workers, so that queues drained by an <see cref="ILoopWorker"/> whose producers call
-    /// <see cref="Wake"/> get the same guarantee, and the state, so that a <see cref="Stop"/> is never slept through.
+    /// The re-check includes the state, so that a <see cref="Stop"/> is never slept through.
     /// </remarks>
     internal int Park()
     {
@@ -276,13 +230,6 @@ public sealed partial class SidecarLoop : IDisposable
         {
             Volatile.Write(ref _parked, 0);
             return 1;
-        }
-
-        int workerWork = PollWorkers();
-        if (workerWork > 0)
-        {
-            Volatile.Write(ref _parked, 0);
-            return workerWork;
         }
 
         int count = _selector.Wait(MillisecondsUntilNextTimer(), _events);

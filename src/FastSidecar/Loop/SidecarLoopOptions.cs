@@ -32,7 +32,7 @@ public sealed class SidecarLoopOptions
     public bool ForcePortableSelector { get; set; }
 
     /// <summary>
-    /// Receives exceptions thrown by work items, timer callbacks, workers and socket handlers. The loop catches them
+    /// Receives exceptions thrown by work items, timer callbacks and socket handlers. The loop catches them
     /// (one faulty callback never stops the loop), counts them in <see cref="SidecarLoop.CallbackFaults"/> and passes
     /// them here, on the loop thread. Exceptions thrown by this handler are ignored.
     /// </summary>

@@ -27,8 +27,6 @@ internal sealed class SocketRegistration : IDisposable
 
     public ISocketHandler Handler { get; }
 
-    public SocketInterest Interest => _interest;
-
     /// <summary>True once disposed by its owner or removed by the loop's teardown.</summary>
     public bool IsDisposed { get; private set; }
 

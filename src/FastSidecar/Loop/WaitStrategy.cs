@@ -10,8 +10,9 @@ public enum WaitStrategy
     Blocking = 0,
 
     /// <summary>
-    /// Spin a bounded number of iterations (polling sockets without waiting in between), then park as
-    /// <see cref="Blocking"/> does. Bursty traffic is answered at spinning speed; an idle loop costs no CPU.
+    /// Spin for a bounded time, <see cref="SidecarLoopOptions.SpinDuration"/> (50 µs by default), polling sockets
+    /// without waiting every few iterations, then yield the processor a few times, then park as <see cref="Blocking"/>
+    /// does. Bursty traffic is answered at spinning speed; an idle loop costs no CPU.
     /// </summary>
     SpinThenPark = 1,
 

@@ -26,9 +26,6 @@ internal sealed partial class WebSocketSession
         _keepAliveTimeout = timeout <= TimeSpan.Zero ? Timeout.InfiniteTimeSpan : timeout;
     }
 
-    /// <summary>Keep-alive pings sent so far (loop thread).</summary>
-    public long KeepAlivePings => _keepAlivePings;
-
     private void StartKeepAlive()
     {
         if (_keepAliveInterval != Timeout.InfiniteTimeSpan)

@@ -107,14 +107,8 @@ internal sealed partial class WebSocketSession
 
     private string? _subProtocol;
 
-    /// <summary>Server role: the request target of the client's upgrade request.</summary>
+    /// <summary>Server role: the request target (the RFC 6455 §4.2.1 resource name) of the client's upgrade request, what a server routes on; set before <see cref="ISessionOwner.OnOpened"/>.</summary>
     public string? RequestPath { get; private set; }
-
-    /// <summary>
-    /// Server role, for fault injection: when false the session neither answers the peer's close frame nor closes TCP,
-    /// like a peer that went silent. True by default.
-    /// </summary>
-    public bool AnswersClose { get; set; } = true;
 
     private bool TryAcceptClient(ref ReadOnlySequence<byte> buffer)
     {
@@ -288,11 +282,6 @@ internal sealed partial class WebSocketSession
         ushort code = _reader.CloseCode;
         _closeCode ??= (WebSocketCloseCode)code;
         _closeReason ??= _reader.CloseReason.IsEmpty ? null : Encoding.UTF8.GetString(_reader.CloseReason);
-        if (!_closeSent && !AnswersClose)
-        {
-            return; // a deliberately silent peer (embedded server's fault mode): no echo, no TCP close
-        }
-
         if (!_closeSent)
         {
             // The peer started the closing handshake: echo its code, RFC 6455 §5.5.1. 1005 is the reader's "no code",

@@ -27,9 +27,6 @@ internal sealed partial class WebSocketSession
     private long _messagesBuffered;
     private long _messagesSent;
 
-    /// <summary>Loop thread: messages whose frames have reached the kernel.</summary>
-    public long MessagesSent => _messagesSent;
-
     /// <summary>
     /// Any thread: makes sure a drain of the owner's outbound queue is posted. Called after every enqueue.
     /// </summary>
@@ -93,34 +90,6 @@ internal sealed partial class WebSocketSession
         }
 
         return true;
-    }
-
-    /// <summary>Loop thread, server role: sends <paramref name="message"/> back as one frame and takes its buffer.</summary>
-    public void Echo(in InboundMessage message)
-    {
-        if (_phase == SessionPhase.Open && !_closeSent)
-        {
-            WriteFrame(message.Type == MessageType.Text ? Opcode.Text : Opcode.Binary, message.Buffer.AsSpan(0, message.Length));
-            _messagesBuffered++;
-        }
-
-        _pool.Return(message.Buffer);
-    }
-
-    /// <summary>Loop thread, for fault injection: writes raw bytes (say, half a frame) and closes TCP right after them.</summary>
-    public void SendRawThenClose(ReadOnlySpan<byte> bytes)
-    {
-        if (_transport is null || _phase == SessionPhase.Closed)
-        {
-            return;
-        }
-
-        bytes.CopyTo(_transport.Output.GetSpan(bytes.Length));
-        _transport.Output.Advance(bytes.Length);
-        _transport.SendBuffered();
-        _transport.ShutdownSend();
-        _endKind = SessionEndKind.Aborted;
-        Finish(abortive: false);
     }
 
     private void OnSocketWritable() => Flush(); // when the socket takes everything, Flush restarts the drain

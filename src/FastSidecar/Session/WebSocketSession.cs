@@ -67,9 +67,6 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
         _maxHandshakeHeaderBytes = maxHandshakeHeaderBytes;
     }
 
-    /// <summary>The phase, for diagnostics and the facade's checks on the loop thread.</summary>
-    public SessionPhase Phase => _phase;
-
     /// <summary>Client role: opens a non-blocking TCP connection and runs the opening handshake under <paramref name="timeout"/>.</summary>
     public void StartClient(EndPoint endPoint, ClientHandshake handshake, TimeSpan timeout)
     {

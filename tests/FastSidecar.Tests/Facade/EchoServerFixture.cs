@@ -1,5 +1,5 @@
 using FastSidecar.Buffers;
-using FastSidecar.Server;
+using FastSidecar.Testing;
 
 namespace FastSidecar.Tests.Facade;
 

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Runtime.ExceptionServices;
 using FastSidecar.Buffers;
 using FastSidecar.Loop.Interop;
-using FastSidecar.Server;
+using FastSidecar.Testing;
 
 namespace FastSidecar.Tests.Facade;
 

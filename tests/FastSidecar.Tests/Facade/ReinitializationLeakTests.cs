@@ -1,5 +1,5 @@
 using FastSidecar.Buffers;
-using FastSidecar.Server;
+using FastSidecar.Testing;
 
 namespace FastSidecar.Tests.Facade;
 
@@ -20,26 +20,26 @@ public sealed class ReinitializationLeakTests
         var serverPool = new SidecarBufferPool();
         var clientPool = new SidecarBufferPool();
         using var server = new LoopbackEchoServer(WaitStrategy.Blocking, serverPool);
-        var rotation = new FaultRotation(server);
+        using var rotation = new FaultRotation(server, clientPool);
 
         // Warm up JIT, pools and the server so the baseline holds only steady state.
         for (int i = 0; i < 30; i++)
         {
-            rotation.RunCycle(i, clientPool);
+            rotation.RunCycle(i);
         }
 
-        Assert.True(ProcessResources.Settle(() => server.LiveSessions == 0, TimeSpan.FromSeconds(10)));
-        ProcessResources before = ProcessResources.Measure();
+        Assert.True(SpinWait.SpinUntil(() => server.LiveSessions == 0, TimeSpan.FromSeconds(10)));
+        ProcessCensus before = ProcessCensus.Take();
 
         var outcomes = new Dictionary<string, int>();
         for (int i = 0; i < Cycles; i++)
         {
-            string outcome = rotation.RunCycle(i, clientPool);
+            string outcome = rotation.RunCycle(i).Kind;
             outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
         }
 
-        Assert.True(ProcessResources.Settle(() => server.LiveSessions == 0, TimeSpan.FromSeconds(10)), $"server sessions still open: {server.LiveSessions}");
-        ProcessResources after = ProcessResources.Measure();
+        Assert.True(SpinWait.SpinUntil(() => server.LiveSessions == 0, TimeSpan.FromSeconds(10)), $"server sessions still open: {server.LiveSessions}");
+        ProcessCensus after = ProcessCensus.Take();
 
         Assert.Equal(0, clientPool.Outstanding);
         Assert.Equal(before.LiveLoops, after.LiveLoops);

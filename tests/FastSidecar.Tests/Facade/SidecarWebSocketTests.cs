@@ -1,6 +1,6 @@
 using System.Text;
 using FastSidecar.Buffers;
-using FastSidecar.Server;
+using FastSidecar.Testing;
 
 namespace FastSidecar.Tests.Facade;
 

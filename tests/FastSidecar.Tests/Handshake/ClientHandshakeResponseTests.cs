@@ -135,6 +135,13 @@ public class ClientHandshakeResponseTests
     }
 
     [Fact]
+    public void A_426_refusal_that_advertises_version_13_is_reported_with_its_status()
+    {
+        WebSocketHandshakeException e = Fails("HTTP/1.1 426 Upgrade Required\r\nContent-Length: 0\r\nConnection: close\r\nSec-WebSocket-Version: 13\r\n\r\n");
+        Assert.Equal(426, e.StatusCode);
+    }
+
+    [Fact]
     public void Status_other_than_101_fails_as_soon_as_the_status_line_arrives()
     {
         WebSocketHandshakeException e = Fails("HTTP/1.1 503 Service Unavailable\r\nRetry-Af");

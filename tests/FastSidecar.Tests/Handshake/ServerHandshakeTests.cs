@@ -100,34 +100,6 @@ public class ServerHandshakeTests
         => Assert.Throws<ArgumentException>(() => ServerHandshake.WriteAccept(new ArrayBufferWriter<byte>(), Read(ValidRequest), "other"));
 
     [Fact]
-    public void Reject_matches_golden_text()
-    {
-        var output = new ArrayBufferWriter<byte>();
-        ServerHandshake.WriteReject(output, 400, "Bad Request");
-        Assert.Equal("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", Encoding.ASCII.GetString(output.WrittenSpan));
-    }
-
-    [Fact]
-    public void Reject_426_advertises_version_13_and_our_client_reports_the_status()
-    {
-        var output = new ArrayBufferWriter<byte>();
-        ServerHandshake.WriteReject(output, 426, "Upgrade Required");
-        string text = Encoding.ASCII.GetString(output.WrittenSpan);
-        Assert.Contains("\r\nSec-WebSocket-Version: 13\r\n", text, StringComparison.Ordinal);
-
-        ClientHandshake client = ClientHandshakeResponseTests.NewClient();
-        var buffer = new ReadOnlySequence<byte>(output.WrittenMemory);
-        Assert.Equal(426, Assert.Throws<WebSocketHandshakeException>(() => client.TryReadResponse(ref buffer, out _)).StatusCode);
-    }
-
-    [Theory]
-    [InlineData(101, "Switching")]
-    [InlineData(200, "OK")]
-    [InlineData(400, "Bad\r\nX: y")]
-    public void Reject_with_a_non_error_status_or_bad_reason_is_refused(int status, string reason)
-        => Assert.ThrowsAny<ArgumentException>(() => ServerHandshake.WriteReject(new ArrayBufferWriter<byte>(), status, reason));
-
-    [Fact]
     public void Incomplete_request_needs_more_data()
     {
         byte[] data = Encoding.ASCII.GetBytes(ValidRequest);

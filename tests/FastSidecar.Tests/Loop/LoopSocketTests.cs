@@ -82,7 +82,10 @@ public sealed class LoopSocketTests
 
             Assert.True(handler.Writable.Wait(Generous));
             Assert.Equal(0, handler.WrongThreadCalls);
-            Assert.Equal(SocketInterest.Read, loop.OnLoop(() => handler.Registration!.Interest));
+            // The handler went back to Read in OnWritable; had that not reached the selector, the still-writable socket
+            // would be reported again on every cycle.
+            Thread.Sleep(100);
+            Assert.Equal(1, loop.OnLoop(() => handler.WritableCalls));
             loop.OnLoop(() => handler.Registration!.Dispose());
         }
     }

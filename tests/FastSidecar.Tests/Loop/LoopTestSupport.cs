@@ -129,6 +129,7 @@ internal sealed class RecordingHandler : ISocketHandler
     public long Received => Interlocked.Read(ref _received);
 
     public int ReadableCalls;
+    public int WritableCalls;
     public bool SawWouldBlock;
     public int WrongThreadCalls;
     public int LoopThreadId;
@@ -161,6 +162,7 @@ internal sealed class RecordingHandler : ISocketHandler
     public void OnWritable()
     {
         CheckThread();
+        WritableCalls++;
         Registration?.SetInterest(SocketInterest.Read);
         Writable.Set();
     }

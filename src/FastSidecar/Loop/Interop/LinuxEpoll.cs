@@ -29,7 +29,6 @@ internal static unsafe partial class LinuxEpoll
     public const uint EpollErr = 0x008;
     public const uint EpollHup = 0x010;
     public const int Eintr = 4;
-    public const int Eagain = 11;
     public const int Ebadf = 9;
     public const int Enoent = 2;
 

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Text;
 using System.Diagnostics;
 using System.Text;
 
@@ -36,24 +35,5 @@ internal ref struct AsciiSpanWriter
         OperationStatus status = Ascii.FromUtf16(ascii, _destination[_position..], out int written);
         Debug.Assert(status == OperationStatus.Done, "Text was validated as ASCII before it got here.");
         _position += written;
-    }
-
-    public void Write(int value)
-    {
-        bool ok = Utf8Formatter.TryFormat(value, _destination[_position..], out int written);
-        Debug.Assert(ok);
-        _position += written;
-    }
-
-    /// <summary>Number of ASCII digits (and sign) of <paramref name="value"/>, for sizing.</summary>
-    public static int LengthOf(int value)
-    {
-        int length = value < 0 ? 2 : 1;
-        for (long v = Math.Abs((long)value); v >= 10; v /= 10)
-        {
-            length++;
-        }
-
-        return length;
     }
 }

@@ -4,13 +4,12 @@ using System.Text;
 namespace FastSidecar.Protocol.Handshake;
 
 /// <summary>
-/// The server side of the RFC 6455 §4.2 opening handshake, for the embedded test and demo server.
+/// The server side of the RFC 6455 §4.2 opening handshake, for the session engine's server role.
 /// </summary>
 /// <remarks>
 /// Stateless and thread-safe. Failures are <see cref="WebSocketHandshakeException"/>s whose
-/// <see cref="WebSocketHandshakeException.StatusCode"/> is the status to answer with (400, or 426 for a wrong
-/// version, 431 for an oversized header block), so a server can pass it straight to <see cref="WriteReject"/>.
-/// Line endings follow <see cref="HttpHeaderBlock"/>: CRLF only.
+/// <see cref="WebSocketHandshakeException.StatusCode"/> is the status a server would answer with (400, or 426 for a
+/// wrong version, 431 for an oversized header block). Line endings follow <see cref="HttpHeaderBlock"/>: CRLF only.
 /// </remarks>
 internal static class ServerHandshake
 {
@@ -81,44 +80,6 @@ internal static class ServerHandshake
         }
 
         writer.Write("\r\n\r\n"u8);
-        output.Advance(writer.Position);
-    }
-
-    /// <summary>Writes a refusal with no body, after which the server closes the connection.</summary>
-    /// <param name="output">Where the answer goes.</param>
-    /// <param name="status">A 4xx or 5xx status; 426 also advertises Sec-WebSocket-Version: 13 (RFC 6455 §4.4).</param>
-    /// <param name="reason">The reason phrase: printable ASCII.</param>
-    public static void WriteReject(IBufferWriter<byte> output, int status, string reason)
-    {
-        ArgumentNullException.ThrowIfNull(output);
-        ArgumentNullException.ThrowIfNull(reason);
-        ArgumentOutOfRangeException.ThrowIfLessThan(status, 400);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(status, 599);
-        foreach (char c in reason)
-        {
-            if (c is < ' ' or > '~')
-            {
-                throw new ArgumentException("A reason phrase is printable ASCII.", nameof(reason));
-            }
-        }
-
-        ReadOnlySpan<byte> tail = "\r\nContent-Length: 0\r\nConnection: close\r\n"u8;
-        ReadOnlySpan<byte> version = "Sec-WebSocket-Version: 13\r\n"u8;
-        bool advertiseVersion = status == UpgradeRequired;
-        int length = "HTTP/1.1 ".Length + 3 + 1 + reason.Length + tail.Length + (advertiseVersion ? version.Length : 0) + 2;
-
-        var writer = new AsciiSpanWriter(output.GetSpan(length));
-        writer.Write("HTTP/1.1 "u8);
-        writer.Write(status);
-        writer.Write(" "u8);
-        writer.Write(reason);
-        writer.Write(tail);
-        if (advertiseVersion)
-        {
-            writer.Write(version);
-        }
-
-        writer.Write("\r\n"u8);
         output.Advance(writer.Position);
     }
 

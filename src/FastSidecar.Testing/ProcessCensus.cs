@@ -1,11 +1,15 @@
-namespace FastSidecar.Cli;
+namespace FastSidecar.Testing;
 
-/// <summary>What a leak would leave behind in this process, counted from the process itself.</summary>
-/// <param name="SidecarThreads">Threads whose name starts with "FastSidecar" (Linux keeps 15 characters of it in comm).</param>
-/// <param name="OpenFileDescriptors">Entries of /proc/self/fd.</param>
+/// <summary>
+/// What a leak would leave behind in this process, counted from the process itself: the one census of the leak tests,
+/// the CLI's <c>reinit</c> command and the stress runner.
+/// </summary>
+/// <param name="SidecarThreads">Threads whose name starts with "FastSidecar" (Linux keeps 15 characters of it in comm); -1 without procfs.</param>
+/// <param name="OpenFileDescriptors">Entries of /proc/self/fd; -1 without procfs.</param>
 /// <param name="LiveLoops"><see cref="SidecarLoop.LiveLoops"/>.</param>
+/// <param name="LiveConnections"><see cref="SidecarDiagnostics.LiveConnections"/>.</param>
 /// <param name="LiveHeapBytes">Managed heap after full blocking compacting collections, minus fragmentation.</param>
-internal readonly record struct ProcessCensus(int SidecarThreads, int OpenFileDescriptors, int LiveLoops, long LiveHeapBytes)
+internal readonly record struct ProcessCensus(int SidecarThreads, int OpenFileDescriptors, int LiveLoops, int LiveConnections, long LiveHeapBytes)
 {
     /// <summary>Whether the thread and descriptor counts can be read here (they come from procfs).</summary>
     public static bool HasProcFs => Directory.Exists("/proc/self/task") && Directory.Exists("/proc/self/fd");
@@ -20,7 +24,8 @@ internal readonly record struct ProcessCensus(int SidecarThreads, int OpenFileDe
         }
 
         GCMemoryInfo info = GC.GetGCMemoryInfo(GCKind.FullBlocking);
-        return new ProcessCensus(CountSidecarThreads(), CountFileDescriptors(), SidecarLoop.LiveLoops, info.HeapSizeBytes - info.FragmentedBytes);
+        return new ProcessCensus(CountSidecarThreads(), CountFileDescriptors(), SidecarLoop.LiveLoops, SidecarDiagnostics.LiveConnections,
+            info.HeapSizeBytes - info.FragmentedBytes);
     }
 
     /// <summary>What each open descriptor points at (socket:[inode], anon_inode:[eventpoll], a path...), to name a leak.</summary>

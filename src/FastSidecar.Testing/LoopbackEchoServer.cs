@@ -7,28 +7,28 @@ using FastSidecar.Protocol;
 using FastSidecar.Protocol.Handshake;
 using FastSidecar.Session;
 
-namespace FastSidecar.Server;
+namespace FastSidecar.Testing;
 
 /// <summary>
 /// A WebSocket echo server on the loopback interface, running the same session engine as the client in the server
-/// role, on a loop of its own. It serves the demo, the tests and the benchmarks; paths select fault modes
-/// (<see cref="EchoServerFault"/>). It also listens on a second port that never accepts, where a client's
-/// handshake is never answered (a connect that times out).
+/// role, on a loop of its own. It serves the demo, the tests and the benchmarks; paths select traffic modes
+/// (<see cref="TrafficMode"/>) and the faults a session can commit through its ordinary API (<see cref="EchoServerFault"/>:
+/// reset, close after echo). The faults a well-behaved session never commits (silent peer, half a frame) are served
+/// on a second port by a <see cref="RawFaultAcceptor"/>, and a third port never answers the handshake (a connect that
+/// times out); <see cref="UriFor"/> and <see cref="StallingUri"/> name them.
 /// </summary>
 /// <remarks>
-/// Ownership: the server owns its loop (unless given one), its listening sockets and every accepted session; Dispose
-/// stops the loop, which aborts the sessions and closes the sockets.
+/// Ownership: the server owns its loop (unless given one), its listening sockets and every accepted session and
+/// connection; Dispose stops the loop, which aborts the sessions and closes the sockets.
 /// </remarks>
 internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
 {
     private static readonly TimeSpan s_handshakeTimeout = TimeSpan.FromSeconds(10);
 
-    // A frame header announcing 100 bytes of binary payload, followed by only 10 of them.
-    private static readonly byte[] s_halfFrame = [0b_1_000_0010, 100, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-
     private readonly SidecarLoop _loop;
     private readonly bool _ownsLoop;
     private readonly Socket _listener;
+    private readonly Socket _faultListener;
     private readonly Socket _stallListener;
     private readonly SidecarBufferPool _pool;
     private readonly TimeSpan _closeTimeout;
@@ -42,19 +42,24 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
         _ownsLoop = loop is null;
         _loop = loop ?? new SidecarLoop(new SidecarLoopOptions { Name = "FastSidecar echo server", WaitStrategy = waitStrategy });
         _listener = Listen(backlog: 512);
+        _faultListener = Listen(backlog: 512);
         _stallListener = Listen(backlog: 512);
         _listener.Blocking = false;
+        _faultListener.Blocking = false;
         _stallListener.Blocking = false;
-        _stall = new StallingAcceptor(_loop, _stallListener);
+        _faults = new RawFaultAcceptor(_loop, _faultListener, _pool, answersHandshake: true);
+        _stall = new RawFaultAcceptor(_loop, _stallListener, _pool, answersHandshake: false);
         _loop.Invoke(() =>
         {
             _registration = _loop.Register(_listener, this, SocketInterest.Read);
+            _faults.Start();
             _stall.Start();
             return ValueTask.CompletedTask;
         }, TimeSpan.FromSeconds(10));
     }
 
-    private readonly StallingAcceptor _stall;
+    private readonly RawFaultAcceptor _faults;
+    private readonly RawFaultAcceptor _stall;
 
     /// <summary>The echo port.</summary>
     public int Port => ((IPEndPoint)_listener.LocalEndPoint!).Port;
@@ -66,8 +71,8 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
     public Uri UriFor(EchoServerFault fault) => fault switch
     {
         EchoServerFault.Reset => new Uri(Uri, "/reset"),
-        EchoServerFault.Silent => new Uri(Uri, "/silent"),
-        EchoServerFault.MidFrame => new Uri(Uri, "/midframe"),
+        EchoServerFault.Silent => new Uri($"ws://127.0.0.1:{((IPEndPoint)_faultListener.LocalEndPoint!).Port}/silent"),
+        EchoServerFault.MidFrame => new Uri($"ws://127.0.0.1:{((IPEndPoint)_faultListener.LocalEndPoint!).Port}/midframe"),
         EchoServerFault.CloseAfterEcho => new Uri(Uri, "/close"),
         _ => Uri,
     };
@@ -81,8 +86,8 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
     /// <summary>A URI whose TCP connect succeeds but whose handshake is never answered.</summary>
     public Uri StallingUri => new($"ws://127.0.0.1:{((IPEndPoint)_stallListener.LocalEndPoint!).Port}/");
 
-    /// <summary>Sessions and stalled connections currently open (loop thread writes, any thread reads).</summary>
-    public int LiveSessions => Volatile.Read(ref _liveSessions) + _stall.LiveConnections;
+    /// <summary>Sessions, fault connections and stalled connections currently open (loop thread writes, any thread reads).</summary>
+    public int LiveSessions => Volatile.Read(ref _liveSessions) + _faults.LiveConnections + _stall.LiveConnections;
 
     private int _liveSessions;
 
@@ -102,20 +107,9 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
 
     void ISocketHandler.OnReadable()
     {
-        // One accept per readiness event: the listener is watched level-triggered, so a backlog brings us straight
-        // back, and the common case never pays for the exception a non-blocking Accept throws when nothing is left.
-        Socket accepted;
-        try
-        {
-            accepted = _listener.Accept();
-        }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.TryAgain or SocketError.Interrupted)
+        if (!RawFaultAcceptor.TryAccept(_listener, out Socket? accepted))
         {
             return;
-        }
-        catch (SocketException)
-        {
-            return; // the client gave up while queued (ECONNABORTED); readiness reports any other one
         }
 
         var owner = new EchoOwner(this);
@@ -149,12 +143,14 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
             _loop.Invoke(() =>
             {
                 _registration?.Dispose();
+                _faults.Abort();
                 _stall.Abort();
                 return ValueTask.CompletedTask;
             }, TimeSpan.FromSeconds(5));
         }
 
         _listener.Dispose();
+        _faultListener.Dispose();
         _stallListener.Dispose();
     }
 
@@ -174,14 +170,17 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
         }
     }
 
-    /// <summary>One accepted connection's behaviour: echo, the fault its path asked for, or a traffic mode.</summary>
+    /// <summary>
+    /// One accepted connection's behaviour: echo, the fault its path asked for, or a traffic mode. Everything it sends
+    /// (echoes, sink counts, flood messages) goes through its outbound queue, the path the client's messages take too.
+    /// </summary>
     private sealed class EchoOwner(LoopbackEchoServer server) : ISessionOwner
     {
         private EchoServerFault _fault;
         private TrafficMode _traffic;
 
         // Flood and sink state, loop thread only: messages still to flood, binary messages absorbed, and replies
-        // waiting for the session's next drain (each owns a pooled buffer until the session takes it).
+        // (echoes, sink counts) waiting for the session's next drain (each owns a pooled buffer until the session takes it).
         private long _floodRemaining;
         private long _floodSequence;
         private long _sunk;
@@ -192,12 +191,9 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
             _fault = session.RequestPath switch
             {
                 "/reset" => EchoServerFault.Reset,
-                "/silent" => EchoServerFault.Silent,
-                "/midframe" => EchoServerFault.MidFrame,
                 "/close" => EchoServerFault.CloseAfterEcho,
                 _ => EchoServerFault.None,
             };
-            session.AnswersClose = _fault != EchoServerFault.Silent;
             _traffic = _fault == EchoServerFault.None ? TrafficMode.Parse(session.RequestPath) : TrafficMode.Echo;
             // The session drains its outbound queue right after this call, so the initial flood starts without a post.
             _floodRemaining = _traffic.Kind == TrafficKind.Flood ? _traffic.InitialCount : 0;
@@ -246,18 +242,22 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
                     // Posted, not inline: the session is in the middle of parsing and must not be torn down under itself.
                     server._loop.Post(static s => ((WebSocketSession)s!).Abort("scripted reset"), session);
                     return true;
-                case EchoServerFault.MidFrame:
-                    server._pool.Return(message.Buffer);
-                    server._loop.Post(static s => ((WebSocketSession)s!).SendRawThenClose(s_halfFrame), session);
-                    return true;
                 case EchoServerFault.CloseAfterEcho:
-                    session.Echo(message);
+                    Echo(session, message);
+                    // The close flushes the queue first, so the echo goes out ahead of the close frame.
                     server._loop.Post(static s => ((WebSocketSession)s!).BeginClose(WebSocketCloseCode.EndpointUnavailable, "going away"), session);
                     return true;
                 default:
-                    session.Echo(message);
+                    Echo(session, message);
                     return true;
             }
+        }
+
+        /// <summary>Queues <paramref name="message"/> to go back as it came; its buffer passes to the queue, then to the session.</summary>
+        private void Echo(WebSocketSession session, in InboundMessage message)
+        {
+            (_replies ??= new Queue<OutboundMessage>()).Enqueue(new OutboundMessage(message.Buffer, message.Length, message.Type));
+            session.ScheduleDrain();
         }
 
         public bool TryTakeOutbound(out OutboundMessage message)

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace FastSidecar.Server;
+namespace FastSidecar.Testing;
 
 /// <summary>
 /// Load the echo server can generate or absorb instead of echoing, selected by the request path, so benchmarks can

@@ -1,8 +1,10 @@
-namespace FastSidecar.Server;
+namespace FastSidecar.Testing;
 
 /// <summary>
-/// Misbehaviour the embedded echo server can be asked for through the request path, so stress runs and tests
-/// exercise every fault path of the client against a real server.
+/// Misbehaviour the loopback echo server can be asked for, so stress runs and tests exercise every fault path of the
+/// client against a real server. <see cref="LoopbackEchoServer.UriFor"/> gives each one's address: the session-driven
+/// faults are paths on the echo port, the raw ones (<see cref="Silent"/>, <see cref="MidFrame"/>) paths on the port of
+/// the <see cref="RawFaultAcceptor"/>.
 /// </summary>
 internal enum EchoServerFault
 {
