@@ -114,7 +114,7 @@ public sealed class SharedLoopStopTests(EchoServerFixture fixture) : IClassFixtu
         var loop = new SidecarLoop(new SidecarLoopOptions { Name = "wedged" });
         try
         {
-            var ws = SidecarWebSocket.Connect(fixture.Server.UriFor(FastSidecar.Server.EchoServerFault.Silent), new SidecarOptions
+            var ws = SidecarWebSocket.Connect(fixture.Server.UriFor(FastSidecar.Testing.EchoServerFault.Silent), new SidecarOptions
             {
                 Loop = loop,
                 BufferPool = pool,
