@@ -13,7 +13,7 @@ namespace FastSidecar.Cli;
 /// <remarks>
 /// Each case is an echo: every message goes back with its type until the connection ends. A case must never stall the
 /// run, so every wait is bounded twice: per receive, and per case. Every connection is ended with
-/// <see cref="SidecarWebSocket.Exit"/>, whatever happened to it.
+/// <see cref="SidecarWebSocket.Exit()"/>, whatever happened to it.
 /// </remarks>
 internal static class AutobahnCommand
 {

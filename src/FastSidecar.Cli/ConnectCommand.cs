@@ -7,7 +7,7 @@ namespace FastSidecar.Cli;
 /// <summary>
 /// <c>fastsidecar connect &lt;uri&gt;</c>: an interactive client. Lines of standard input go out as text messages;
 /// received messages are printed to standard output by a receiver thread. End of input, Ctrl+C or the peer closing
-/// ends the session through <see cref="SidecarWebSocket.Exit"/>, whose report goes to standard error.
+/// ends the session through <see cref="SidecarWebSocket.Exit()"/>, whose report goes to standard error.
 /// </summary>
 internal static class ConnectCommand
 {

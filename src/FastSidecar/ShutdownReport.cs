@@ -4,7 +4,7 @@ using System.Text;
 namespace FastSidecar;
 
 /// <summary>
-/// What <see cref="SidecarWebSocket.Exit"/> did: each step with its duration and outcome, the close status, and
+/// What <see cref="SidecarWebSocket.Exit()"/> did: each step with its duration and outcome, the close status, and
 /// the fate of every message: sent, not sent, received, not consumed. <see cref="ToString"/> prints a table.
 /// </summary>
 public sealed class ShutdownReport

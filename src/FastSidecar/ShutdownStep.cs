@@ -16,8 +16,8 @@ public enum ShutdownOutcome
     Failed,
 }
 
-/// <summary>The record of one step of <see cref="SidecarWebSocket.Exit"/>.</summary>
-/// <param name="Name">The step, in the order <see cref="SidecarWebSocket.Exit"/> runs them: stop taking work, close the WebSocket, stop the loop, join the thread.</param>
+/// <summary>The record of one step of <see cref="SidecarWebSocket.Exit()"/>.</summary>
+/// <param name="Name">The step, in the order <see cref="SidecarWebSocket.Exit()"/> runs them: stop taking work, close the WebSocket, stop the loop, join the thread.</param>
 /// <param name="Duration">Wall-clock time the step took.</param>
 /// <param name="Outcome">How it ended.</param>
 /// <param name="Detail">A short explanation of the outcome.</param>

@@ -16,7 +16,7 @@ public sealed class SidecarOptions
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// How long <see cref="SidecarWebSocket.Exit"/> waits for the peer's close frame (and its TCP close) before it
+    /// How long <see cref="SidecarWebSocket.Exit()"/> waits for the peer's close frame (and its TCP close) before it
     /// closes the connection abortively. Default 1 s.
     /// </summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(1);
@@ -33,7 +33,7 @@ public sealed class SidecarOptions
     /// </summary>
     public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How long <see cref="SidecarWebSocket.Exit"/> waits for the loop thread to end. Default 2 s.</summary>
+    /// <summary>How long <see cref="SidecarWebSocket.Exit()"/> waits for the loop thread to end. Default 2 s.</summary>
     public TimeSpan JoinTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>How long <see cref="SidecarWebSocket.Send(ReadOnlySpan{byte}, MessageType)"/> blocks while the send queue is full. Default 5 s.</summary>
@@ -65,7 +65,7 @@ public sealed class SidecarOptions
 
     /// <summary>
     /// A loop to share with other connections. When null (the default) the connection gets a loop of its own,
-    /// which <see cref="SidecarWebSocket.Exit"/> stops and joins.
+    /// which <see cref="SidecarWebSocket.Exit()"/> stops and joins.
     /// </summary>
     public SidecarLoop? Loop { get; init; }
 

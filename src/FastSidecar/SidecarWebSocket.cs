@@ -1,9 +1,12 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
+using System.Net.WebSockets;
 using System.Net.Sockets;
 using System.Runtime.ExceptionServices;
+using System.Text;
 using FastSidecar.Connection;
+using FastSidecar.Protocol;
 using FastSidecar.Protocol.Handshake;
 using FastSidecar.Queues;
 using FastSidecar.Session;
@@ -16,8 +19,8 @@ namespace FastSidecar;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Thread-safety: <see cref="Send(ReadOnlySpan{byte}, MessageType)"/>, <see cref="TrySend"/>, <see cref="Receive(TimeSpan)"/>,
-/// <see cref="TryReceive(out ReceivedMessage)"/> and <see cref="Exit"/> are safe from any thread at any time. Messages
+/// Thread-safety: <see cref="Send(ReadOnlySpan{byte}, MessageType)"/>, <see cref="TrySend(ReadOnlySpan{byte}, MessageType)"/>, <see cref="Receive(TimeSpan)"/>,
+/// <see cref="TryReceive(out ReceivedMessage)"/> and <see cref="Exit()"/> are safe from any thread at any time. Messages
 /// from one sending thread keep their order. The socket, the parser and every protocol decision belong to the loop
 /// thread; the application reaches them only through two bounded lock-free queues.
 /// </para>
@@ -58,6 +61,16 @@ public sealed class SidecarWebSocket : IDisposable
         : _connection.Opened ? SidecarWebSocketState.Open
         : SidecarWebSocketState.Connecting;
 
+    /// <summary>
+    /// The close status the connection ended with (the peer's, or ours when the peer never answered); null while the
+    /// connection is open, and when it ended without a close frame being exchanged.
+    /// </summary>
+    public WebSocketCloseStatus? CloseStatus =>
+        _connection.HasEnded && _connection.End.CloseCode is { } code ? (WebSocketCloseStatus)(int)code : null;
+
+    /// <summary>The close reason that went with <see cref="CloseStatus"/>, if any.</summary>
+    public string? CloseStatusDescription => _connection.HasEnded ? _connection.End.CloseReason : null;
+
     /// <summary>The loop this connection runs on.</summary>
     public SidecarLoop Loop => _connection.Loop;
 
@@ -93,9 +106,34 @@ public sealed class SidecarWebSocket : IDisposable
     }
 
     /// <summary>
+    /// Connects to <paramref name="uri"/> like <see cref="Connect(Uri, SidecarOptions?)"/>, and gives up waiting when
+    /// <paramref name="cancellationToken"/> is canceled: the half-open connection is then exited (there is nobody to
+    /// hand it to) and <see cref="OperationCanceledException"/> is thrown.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was canceled before the connection opened.</exception>
+    /// <exception cref="ArgumentException">An option or the URI is invalid.</exception>
+    /// <exception cref="WebSocketConnectionException">The TCP connection failed or timed out.</exception>
+    /// <exception cref="WebSocketHandshakeException">The server rejected the upgrade or answered wrongly.</exception>
+    public static SidecarWebSocket Connect(Uri uri, SidecarOptions? options, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        SidecarWebSocket socket = Start(uri, options);
+        try
+        {
+            socket.WaitUntilOpen(cancellationToken);
+            return socket;
+        }
+        catch
+        {
+            socket.Exit();
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Starts connecting and returns at once, in <see cref="SidecarWebSocketState.Connecting"/>. Messages sent before the
-    /// connection opens are queued and go out when it does. Use <see cref="WaitUntilOpen"/> to wait, or
-    /// <see cref="Exit"/> to give up.
+    /// connection opens are queued and go out when it does. Use <see cref="WaitUntilOpen()"/> to wait, or
+    /// <see cref="Exit()"/> to give up.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The shared loop in <see cref="SidecarOptions.Loop"/> has stopped.</exception>
     public static SidecarWebSocket Start(Uri uri, SidecarOptions? options = null)
@@ -110,13 +148,21 @@ public sealed class SidecarWebSocket : IDisposable
     }
 
     /// <summary>
-    /// Blocks until the connection is open; throws the error that prevented it otherwise (also when <see cref="Exit"/>
+    /// Blocks until the connection is open; throws the error that prevented it otherwise (also when <see cref="Exit()"/>
     /// or the stop of a shared loop ended it first).
     /// </summary>
-    public void WaitUntilOpen()
+    public void WaitUntilOpen() => WaitUntilOpen(CancellationToken.None);
+
+    /// <summary>
+    /// Blocks until the connection is open, or until <paramref name="cancellationToken"/> is canceled: cancellation
+    /// ends the wait only, and the connection keeps connecting (call <see cref="Exit()"/> to give it up).
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was canceled first.</exception>
+    /// <exception cref="SidecarWebSocketException">The connection could not open, or ended before it did.</exception>
+    public void WaitUntilOpen(CancellationToken cancellationToken)
     {
         TimeSpan timeout = _connection.Options.ConnectTimeout;
-        if (!_connection.Settled.Wait(timeout == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan : timeout + s_loopSlack))
+        if (!_connection.Settled.Wait(timeout == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan : timeout + s_loopSlack, cancellationToken))
         {
             throw new WebSocketConnectionException($"The connection did not open within {timeout}.");
         }
@@ -134,11 +180,56 @@ public sealed class SidecarWebSocket : IDisposable
     /// the send queue is full, up to <see cref="SidecarOptions.SendTimeout"/>.
     /// </summary>
     /// <exception cref="TimeoutException">The queue stayed full for the whole send timeout; the message was not queued.</exception>
-    /// <exception cref="SidecarWebSocketException">The connection has ended, or <see cref="Exit"/> was called.</exception>
-    public void Send(ReadOnlySpan<byte> payload, MessageType type = MessageType.Binary)
+    /// <exception cref="SidecarWebSocketException">The connection has ended, or <see cref="Exit()"/> was called.</exception>
+    public void Send(ReadOnlySpan<byte> payload, MessageType type = MessageType.Binary) => Send(payload, type, CancellationToken.None);
+
+    /// <summary>
+    /// Queues a message like <see cref="Send(ReadOnlySpan{byte}, MessageType)"/>; a wait for room in a full queue also
+    /// ends when <paramref name="cancellationToken"/> is canceled. Cancellation ends the wait only: the message is not
+    /// queued and the connection is untouched.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was canceled before the message was queued.</exception>
+    /// <exception cref="TimeoutException">The queue stayed full for the whole send timeout; the message was not queued.</exception>
+    /// <exception cref="SidecarWebSocketException">The connection has ended, or <see cref="Exit()"/> was called.</exception>
+    public void Send(ReadOnlySpan<byte> payload, MessageType type, CancellationToken cancellationToken)
     {
         TimeSpan timeout = _connection.Options.SendTimeout;
-        if (!Enqueue(payload, type, timeout))
+        if (!Enqueue(payload, type, timeout, cancellationToken))
+        {
+            throw new TimeoutException($"The send queue stayed full for {timeout}; the message was not sent.");
+        }
+    }
+
+    /// <summary>
+    /// Queues <paramref name="text"/> as a text message, encoded as UTF-8 straight into a pooled buffer (no copy in
+    /// between). Blocks while the send queue is full, up to <see cref="SidecarOptions.SendTimeout"/>. A lone surrogate
+    /// is sent as U+FFFD, as <see cref="Encoding.UTF8"/> encodes it, so the message is always valid UTF-8.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
+    /// <exception cref="TimeoutException">The queue stayed full for the whole send timeout; the message was not queued.</exception>
+    /// <exception cref="SidecarWebSocketException">The connection has ended, or <see cref="Exit()"/> was called.</exception>
+    public void Send(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        Send(text.AsSpan(), CancellationToken.None);
+    }
+
+    /// <summary>Queues <paramref name="text"/> as a text message (see <see cref="Send(string)"/>).</summary>
+    /// <exception cref="TimeoutException">The queue stayed full for the whole send timeout; the message was not queued.</exception>
+    /// <exception cref="SidecarWebSocketException">The connection has ended, or <see cref="Exit()"/> was called.</exception>
+    public void Send(ReadOnlySpan<char> text) => Send(text, CancellationToken.None);
+
+    /// <summary>
+    /// Queues <paramref name="text"/> as a text message (see <see cref="Send(string)"/>); a wait for room also ends when
+    /// <paramref name="cancellationToken"/> is canceled, which ends the wait only.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was canceled before the message was queued.</exception>
+    /// <exception cref="TimeoutException">The queue stayed full for the whole send timeout; the message was not queued.</exception>
+    /// <exception cref="SidecarWebSocketException">The connection has ended, or <see cref="Exit()"/> was called.</exception>
+    public void Send(ReadOnlySpan<char> text, CancellationToken cancellationToken)
+    {
+        TimeSpan timeout = _connection.Options.SendTimeout;
+        if (!EnqueueText(text, timeout, cancellationToken))
         {
             throw new TimeoutException($"The send queue stayed full for {timeout}; the message was not sent.");
         }
@@ -146,8 +237,24 @@ public sealed class SidecarWebSocket : IDisposable
 
     /// <summary>Queues a message if the send queue has room; never blocks.</summary>
     /// <returns>False when the queue is full (the message was not queued).</returns>
-    /// <exception cref="SidecarWebSocketException">The connection has ended, or <see cref="Exit"/> was called.</exception>
-    public bool TrySend(ReadOnlySpan<byte> payload, MessageType type = MessageType.Binary) => Enqueue(payload, type, TimeSpan.Zero);
+    /// <exception cref="SidecarWebSocketException">The connection has ended, or <see cref="Exit()"/> was called.</exception>
+    public bool TrySend(ReadOnlySpan<byte> payload, MessageType type = MessageType.Binary) =>
+        Enqueue(payload, type, TimeSpan.Zero, CancellationToken.None);
+
+    /// <summary>Queues <paramref name="text"/> as a text message if the send queue has room; never blocks (see <see cref="Send(string)"/>).</summary>
+    /// <returns>False when the queue is full (the message was not queued).</returns>
+    /// <exception cref="SidecarWebSocketException">The connection has ended, or <see cref="Exit()"/> was called.</exception>
+    public bool TrySend(ReadOnlySpan<char> text) => EnqueueText(text, TimeSpan.Zero, CancellationToken.None);
+
+    /// <summary>Queues <paramref name="text"/> as a text message if the send queue has room; never blocks (see <see cref="Send(string)"/>).</summary>
+    /// <returns>False when the queue is full (the message was not queued).</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
+    /// <exception cref="SidecarWebSocketException">The connection has ended, or <see cref="Exit()"/> was called.</exception>
+    public bool TrySend(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return TrySend(text.AsSpan());
+    }
 
     /// <summary>
     /// Takes the next received message, waiting up to <paramref name="timeout"/>. A timeout ends only the wait: the
@@ -155,13 +262,23 @@ public sealed class SidecarWebSocket : IDisposable
     /// </summary>
     /// <exception cref="TimeoutException">No message arrived in time.</exception>
     /// <exception cref="SidecarWebSocketException">The connection ended and every message that arrived before has been taken.</exception>
-    public ReceivedMessage Receive(TimeSpan timeout)
+    public ReceivedMessage Receive(TimeSpan timeout) => Receive(timeout, CancellationToken.None);
+
+    /// <summary>
+    /// Takes the next received message, waiting up to <paramref name="timeout"/> or until
+    /// <paramref name="cancellationToken"/> is canceled. Either ends only the wait: the connection and any partly
+    /// received message are untouched (unlike <c>ClientWebSocket</c>, which aborts on a canceled receive).
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was canceled before a message arrived.</exception>
+    /// <exception cref="TimeoutException">No message arrived in time.</exception>
+    /// <exception cref="SidecarWebSocketException">The connection ended and every message that arrived before has been taken.</exception>
+    public ReceivedMessage Receive(TimeSpan timeout, CancellationToken cancellationToken)
     {
         // Full fence: the announcement is visible before ThrowIfExited reads the exit flag (pairs with RecycleRings).
         _connection.EnterQueueUse();
         try
         {
-            return ReceiveAnnounced(timeout);
+            return ReceiveAnnounced(timeout, cancellationToken);
         }
         finally
         {
@@ -171,6 +288,53 @@ public sealed class SidecarWebSocket : IDisposable
 
     /// <summary>Takes the next received message, waiting as long as it takes (or until the connection ends).</summary>
     public ReceivedMessage Receive() => Receive(Timeout.InfiniteTimeSpan);
+
+    /// <summary>Takes the next received message, waiting until one arrives, the connection ends, or <paramref name="cancellationToken"/> is canceled (which ends the wait only).</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was canceled before a message arrived.</exception>
+    /// <exception cref="SidecarWebSocketException">The connection ended and every message that arrived before has been taken.</exception>
+    public ReceivedMessage Receive(CancellationToken cancellationToken) => Receive(Timeout.InfiniteTimeSpan, cancellationToken);
+
+    /// <summary>
+    /// Takes the next received message, waiting up to <paramref name="timeout"/>, without throwing when none comes:
+    /// false on a timeout or when the connection has ended (every message that arrived before it has been taken).
+    /// <see cref="State"/> says which: <see cref="SidecarWebSocketState.Open"/> after a timeout,
+    /// <see cref="SidecarWebSocketState.Closed"/> or <see cref="SidecarWebSocketState.Exited"/> after the end, with
+    /// <see cref="CloseStatus"/> and <see cref="CloseStatusDescription"/> saying how it closed. A normal close is a value
+    /// here, not an exception; a failure still surfaces from the next <c>Send</c> or <c>Receive</c>.
+    /// </summary>
+    /// <returns>True with a message to dispose; false with <paramref name="message"/> default.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
+    public bool TryReceive(TimeSpan timeout, out ReceivedMessage message)
+    {
+        _connection.EnterQueueUse(); // full fence: see Receive
+        try
+        {
+            if (_exited)
+            {
+                message = default;
+                return false;
+            }
+
+            if (_connection.Carried.TryTake(out message))
+            {
+                return true;
+            }
+
+            QueueWaitResult result = DequeueSkippingViolations(out message, timeout, CancellationToken.None);
+            if (result == QueueWaitResult.Success)
+            {
+                OnDequeued();
+                return true;
+            }
+
+            message = default;
+            return false;
+        }
+        finally
+        {
+            _connection.ExitQueueUse();
+        }
+    }
 
     /// <summary>
     /// Takes the next received message into <paramref name="destination"/>, waiting up to <paramref name="timeout"/>:
@@ -222,7 +386,35 @@ public sealed class SidecarWebSocket : IDisposable
     /// <c>Send</c> or <c>Receive</c> wake with <see cref="WebSocketClosedException"/>.
     /// </summary>
     /// <exception cref="InvalidOperationException">Called on the loop thread, which Exit has to wait for.</exception>
-    public ShutdownReport Exit()
+    public ShutdownReport Exit() => ExitWith(WebSocketCloseCode.NormalClosure, null);
+
+    /// <summary>
+    /// The shutdown protocol of <see cref="Exit()"/>, closing with <paramref name="status"/> and
+    /// <paramref name="description"/> instead of 1000 and no reason. Only the first Exit's status goes out; later
+    /// calls get the same report.
+    /// </summary>
+    /// <param name="status">A code an endpoint may send (RFC 6455 §7.4): 1000–1003, 1007–1014 or 3000–4999.</param>
+    /// <param name="description">The close reason: at most 123 bytes once encoded as UTF-8 (a close frame's payload is 125 bytes, 2 of them the code).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="status"/> may not be sent in a close frame (1005, 1006, 1015 and the reserved ranges).</exception>
+    /// <exception cref="ArgumentException"><paramref name="description"/> is longer than 123 UTF-8 bytes.</exception>
+    /// <exception cref="InvalidOperationException">Called on the loop thread, which Exit has to wait for.</exception>
+    public ShutdownReport Exit(WebSocketCloseStatus status, string? description)
+    {
+        if ((int)status is < 0 or > ushort.MaxValue || !CloseCodes.IsValidOnWire((ushort)status))
+        {
+            throw new ArgumentOutOfRangeException(nameof(status), status,
+                "The close status must be one an endpoint may send (RFC 6455 §7.4): 1000-1003, 1007-1014 or 3000-4999.");
+        }
+
+        if (description is not null && Encoding.UTF8.GetByteCount(description) > MaxCloseReasonBytes)
+        {
+            throw new ArgumentException($"The close description must be at most {MaxCloseReasonBytes} bytes as UTF-8 (RFC 6455 §5.5).", nameof(description));
+        }
+
+        return ExitWith((WebSocketCloseCode)(ushort)status, description);
+    }
+
+    private ShutdownReport ExitWith(WebSocketCloseCode closeCode, string? closeReason)
     {
         if (_connection.Loop.IsOnLoopThread)
         {
@@ -242,7 +434,7 @@ public sealed class SidecarWebSocket : IDisposable
             // A full fence after the flag: pairs with the callers' announcement (see ClientConnection.RecycleRings).
             _exited = true;
             Interlocked.MemoryBarrier();
-            _report = new ShutdownSequence(_connection, wasOpen).Run(startedAt);
+            _report = new ShutdownSequence(_connection, wasOpen, closeCode, closeReason).Run(startedAt);
             return _report;
         }
         finally
@@ -251,10 +443,13 @@ public sealed class SidecarWebSocket : IDisposable
         }
     }
 
-    /// <summary>Runs <see cref="Exit"/> if it has not run.</summary>
+    /// <summary>The longest close reason a close frame carries, in UTF-8 bytes: 125 of payload less the 2-byte code.</summary>
+    private const int MaxCloseReasonBytes = 123;
+
+    /// <summary>Runs <see cref="Exit()"/> if it has not run.</summary>
     public void Dispose() => Exit();
 
-    private ReceivedMessage ReceiveAnnounced(TimeSpan timeout)
+    private ReceivedMessage ReceiveAnnounced(TimeSpan timeout, CancellationToken cancellationToken)
     {
         ThrowIfExited();
         if (_connection.Carried.TryTake(out ReceivedMessage message))
@@ -262,15 +457,7 @@ public sealed class SidecarWebSocket : IDisposable
             return message;
         }
 
-        BoundedSpmcQueue<ReceivedMessage> queue = _connection.ReceiveQueue;
-        QueueWaitResult result;
-        while ((result = queue.Dequeue(out message, timeout)) == QueueWaitResult.Success && message.IsViolationMarker)
-        {
-            // Every message before the peer's violation has been taken: the loop fails the connection now, and this
-            // wait ends when it has (the wait starts over once, bounded by the close timeout on the loop).
-            _connection.Session.RequestDeferredViolation();
-        }
-
+        QueueWaitResult result = DequeueSkippingViolations(out message, timeout, cancellationToken);
         switch (result)
         {
             case QueueWaitResult.Success:
@@ -278,11 +465,27 @@ public sealed class SidecarWebSocket : IDisposable
                 return message;
             case QueueWaitResult.TimedOut:
                 throw new TimeoutException($"No message arrived within {timeout}.");
+            case QueueWaitResult.Canceled:
+                throw new OperationCanceledException("The receive was canceled; the connection is untouched.", cancellationToken);
             default:
                 ThrowIfExited();
                 ThrowEnded();
                 return default;
         }
+    }
+
+    private QueueWaitResult DequeueSkippingViolations(out ReceivedMessage message, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        BoundedSpmcQueue<ReceivedMessage> queue = _connection.ReceiveQueue;
+        QueueWaitResult result;
+        while ((result = queue.Dequeue(out message, timeout, cancellationToken)) == QueueWaitResult.Success && message.IsViolationMarker)
+        {
+            // Every message before the peer's violation has been taken: the loop fails the connection now, and this
+            // wait ends when it has (the wait starts over once, bounded by the close timeout on the loop).
+            _connection.Session.RequestDeferredViolation();
+        }
+
+        return result;
     }
 
     private bool TryReceiveAnnounced(out ReceivedMessage message)
@@ -334,13 +537,21 @@ public sealed class SidecarWebSocket : IDisposable
         return new ReceiveResult(message.CopyToAndDispose(destination), message.Type);
     }
 
-    private bool Enqueue(ReadOnlySpan<byte> payload, MessageType type, TimeSpan timeout)
+    private bool Enqueue(ReadOnlySpan<byte> payload, MessageType type, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        if (type is not (MessageType.Text or MessageType.Binary))
+        {
+            throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown message type.");
+        }
+
         // Full fence: the announcement is visible before the state check below (pairs with RecycleRings).
         _connection.EnterQueueUse();
         try
         {
-            return EnqueueAnnounced(payload, type, timeout);
+            ThrowIfCannotSend();
+            byte[] buffer = _connection.Pool.Rent(payload.Length);
+            payload.CopyTo(buffer);
+            return EnqueueRented(buffer, payload.Length, type, timeout, cancellationToken);
         }
         finally
         {
@@ -348,21 +559,36 @@ public sealed class SidecarWebSocket : IDisposable
         }
     }
 
-    private bool EnqueueAnnounced(ReadOnlySpan<byte> payload, MessageType type, TimeSpan timeout)
+    private bool EnqueueText(ReadOnlySpan<char> text, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        ThrowIfCannotSend();
-        if (type is not (MessageType.Text or MessageType.Binary))
+        _connection.EnterQueueUse(); // full fence: see Enqueue
+        try
         {
-            throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown message type.");
+            ThrowIfCannotSend();
+            // The worst case (3 bytes a char) sizes the buffer without a pass over the text when it is small enough
+            // to fit a small pooled buffer anyway; a long text is measured first so it does not take 3 × its size.
+            int maxBytes = Encoding.UTF8.GetMaxByteCount(text.Length);
+            byte[] buffer = _connection.Pool.Rent(maxBytes <= TextWorstCaseLimit ? maxBytes : Encoding.UTF8.GetByteCount(text));
+            int length = Encoding.UTF8.GetBytes(text, buffer);
+            return EnqueueRented(buffer, length, MessageType.Text, timeout, cancellationToken);
         }
+        finally
+        {
+            _connection.ExitQueueUse();
+        }
+    }
 
+    // Texts whose worst-case UTF-8 size is at most this are encoded without measuring them first.
+    private const int TextWorstCaseLimit = 4096;
+
+    /// <summary>Hands a filled pooled buffer to the send queue; gives it back to the pool if it is not queued.</summary>
+    private bool EnqueueRented(byte[] buffer, int length, MessageType type, TimeSpan timeout, CancellationToken cancellationToken)
+    {
         BoundedMpscQueue<OutboundMessage> queue = _connection.SendQueue;
-        byte[] buffer = _connection.Pool.Rent(payload.Length);
-        payload.CopyTo(buffer);
-        var message = new OutboundMessage(buffer, payload.Length, type);
+        var message = new OutboundMessage(buffer, length, type);
         QueueWaitResult result = timeout == TimeSpan.Zero
             ? (queue.TryEnqueue(message) ? QueueWaitResult.Success : queue.IsCompleted ? QueueWaitResult.Completed : QueueWaitResult.TimedOut)
-            : queue.Enqueue(message, timeout);
+            : queue.Enqueue(message, timeout, cancellationToken);
         if (result == QueueWaitResult.Success)
         {
             // Queued: from here the message is sent or counted as not sent (a stopped loop leaves it to Exit's count).
@@ -375,6 +601,11 @@ public sealed class SidecarWebSocket : IDisposable
         {
             ThrowIfCannotSend();
             throw new WebSocketClosedException("The connection is closed; the message was not sent.");
+        }
+
+        if (result == QueueWaitResult.Canceled)
+        {
+            throw new OperationCanceledException("The send was canceled; the message was not sent and the connection is untouched.", cancellationToken);
         }
 
         return false;

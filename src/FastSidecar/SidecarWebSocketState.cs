@@ -12,6 +12,6 @@ public enum SidecarWebSocketState
     /// <summary>The connection ended (closed by the peer, or failed); queued messages may still be received.</summary>
     Closed,
 
-    /// <summary><see cref="SidecarWebSocket.Exit"/> has started or finished; every call but Exit and Dispose throws.</summary>
+    /// <summary><see cref="SidecarWebSocket.Exit()"/> has started or finished; every call but Exit and Dispose throws.</summary>
     Exited,
 }

@@ -6,7 +6,7 @@ namespace FastSidecar.Benchmarks.Lifecycle;
 
 /// <summary>
 /// One connection's whole life against an in-process echo server: connect (TCP + opening handshake), one echo,
-/// <see cref="SidecarWebSocket.Exit"/> with its four steps (close handshake, loop stop, thread join). The allocated
+/// <see cref="SidecarWebSocket.Exit()"/> with its four steps (close handshake, loop stop, thread join). The allocated
 /// bytes and the exception count per operation are the per-cycle costs that reinitialising jobs pay.
 /// </summary>
 [MemoryDiagnoser]

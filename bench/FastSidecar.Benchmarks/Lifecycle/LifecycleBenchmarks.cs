@@ -5,8 +5,8 @@ using FastSidecar.Benchmarks.Contenders;
 namespace FastSidecar.Benchmarks.Lifecycle;
 
 /// <summary>
-/// One connect → close cycle against the shared echo server (a responsive peer): <see cref="SidecarWebSocket.Connect"/>
-/// then <see cref="SidecarWebSocket.Exit"/> (all four shutdown steps: the loop thread is started and joined every cycle)
+/// One connect → close cycle against the shared echo server (a responsive peer): <see cref="SidecarWebSocket.Connect(Uri, SidecarOptions?)"/>
+/// then <see cref="SidecarWebSocket.Exit()"/> (all four shutdown steps: the loop thread is started and joined every cycle)
 /// against <c>ClientWebSocket</c> <c>ConnectAsync</c> then <c>CloseAsync</c>, both blocked on.
 /// </summary>
 [MemoryDiagnoser]

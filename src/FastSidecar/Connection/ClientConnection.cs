@@ -41,6 +41,8 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
     private readonly EndPoint _endPoint;
     private ClientHandshake? _handshake;   // until the loop starts the session
     private long _closeDeadline;           // Stopwatch timestamp: Exit's start + CloseTimeout (or long.MaxValue)
+    private WebSocketCloseCode _closeCode = WebSocketCloseCode.NormalClosure; // what Exit's close frame carries
+    private string? _closeReasonToSend;
 
     private volatile bool _opened;
     private volatile bool _deliveryStopped;
@@ -131,10 +133,12 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
     /// <summary>Exit, step 1: the loop stops handing messages to the application (it counts and drops them).</summary>
     public void StopDelivery() => _deliveryStopped = true;
 
-    /// <summary>Exit, step 2: asks the loop to close under a deadline that started at <paramref name="exitStartedAt"/>.</summary>
+    /// <summary>Exit, step 2: asks the loop to close with <paramref name="code"/> and <paramref name="reason"/> under a deadline that started at <paramref name="exitStartedAt"/>.</summary>
     /// <returns>False if the loop has stopped (its teardown ends the session instead).</returns>
-    public bool RequestClose(long exitStartedAt)
+    public bool RequestClose(long exitStartedAt, WebSocketCloseCode code, string? reason)
     {
+        _closeCode = code;
+        _closeReasonToSend = reason; // both published to the loop by the work item's post (a full fence)
         TimeSpan timeout = Options.CloseTimeout;
         Volatile.Write(ref _closeDeadline, timeout == Timeout.InfiniteTimeSpan
             ? long.MaxValue
@@ -226,7 +230,7 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         TimeSpan timeout = _closeDeadline == long.MaxValue
             ? Timeout.InfiniteTimeSpan
             : TimeSpan.FromSeconds(Math.Max(0, remaining) / (double)Stopwatch.Frequency);
-        Session.BeginClose(WebSocketCloseCode.NormalClosure, null, timeout);
+        Session.BeginClose(_closeCode, _closeReasonToSend, timeout);
     }
 
     private void AbortOnLoop() => Session.Abort("Exit stopped the connection");

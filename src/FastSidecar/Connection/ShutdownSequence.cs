@@ -3,14 +3,14 @@ using FastSidecar.Session;
 
 namespace FastSidecar.Connection;
 
-/// <summary>The four steps of <see cref="SidecarWebSocket.Exit"/>, each timed and bounded.</summary>
+/// <summary>The four steps of <see cref="SidecarWebSocket.Exit()"/>, each timed and bounded.</summary>
 /// <remarks>
 /// The bound: step 2 ends by <see cref="SidecarOptions.CloseTimeout"/> after Exit started (the loop's close deadline
 /// starts then too, so flushing a long queue to a peer that does not read cannot stretch it); steps 3 and 4 share one
 /// <see cref="SidecarOptions.JoinTimeout"/>. The counts in the report are exact whenever the session ended: only then
 /// does this thread become the send queue's consumer (see <see cref="ClientConnection"/>).
 /// </remarks>
-internal readonly struct ShutdownSequence(ClientConnection connection, bool wasOpen)
+internal readonly struct ShutdownSequence(ClientConnection connection, bool wasOpen, WebSocketCloseCode closeCode, string? closeReason)
 {
     // How late the loop's close timer may fire before Exit stops waiting for it and moves on to aborting.
     private static readonly TimeSpan s_timerSlack = TimeSpan.FromMilliseconds(20);
@@ -43,7 +43,7 @@ internal readonly struct ShutdownSequence(ClientConnection connection, bool wasO
         else
         {
             // If the loop has stopped, its teardown ends the session (or reports the start it dropped): same wait.
-            connection.RequestClose(exitStartedAt);
+            connection.RequestClose(exitStartedAt, closeCode, closeReason);
             bool ended = connection.Ended.Wait(Remaining(exitStartedAt, options.CloseTimeout, s_timerSlack));
             // Who started the closing is what the session saw, not who asked last: a peer close (or a failure) already
             // under way when Exit was called finishes under Exit's wait but was not started by it.

@@ -5,7 +5,7 @@ namespace FastSidecar.Queues;
 /// full may block until the loop frees a slot; the loop never blocks.
 /// </summary>
 /// <remarks>
-/// Thread-safety: <see cref="TryEnqueue"/>, <see cref="Enqueue"/> and <see cref="Complete"/> from any thread;
+/// Thread-safety: <see cref="TryEnqueue"/>, <see cref="Enqueue(in T, TimeSpan)"/> and <see cref="Complete"/> from any thread;
 /// <see cref="TryDequeue"/> from one consumer thread at a time. Items from one producer thread keep their order.
 /// The consumer is not woken from here: the loop has its own wake-up (see <c>SidecarLoop.Wake</c>), which the
 /// caller rings after a successful enqueue. Completion is a flag checked before each enqueue, not a lock, so an
@@ -61,10 +61,47 @@ internal sealed class BoundedMpscQueue<T>
             return QueueWaitResult.Success;
         }
 
+        return WaitToEnqueue(item, new SpaceOrCompleted(this), WaitSignal.DeadlineFrom(timeout), CancellationToken.None);
+    }
+
+    /// <summary>
+    /// <see cref="Enqueue(in T, TimeSpan)"/> whose wait also ends when <paramref name="cancellationToken"/> is canceled
+    /// (<see cref="QueueWaitResult.Canceled"/>, the item not added). Cancellation ends only this wait.
+    /// </summary>
+    public QueueWaitResult Enqueue(in T item, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (!cancellationToken.CanBeCanceled)
+        {
+            return Enqueue(item, timeout);
+        }
+
+        WaitSignal.ValidateTimeout(timeout);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return QueueWaitResult.Canceled;
+        }
+
+        if (_completed)
+        {
+            return QueueWaitResult.Completed;
+        }
+
+        if (Ring.TryEnqueue(item))
+        {
+            return QueueWaitResult.Success;
+        }
+
         long deadline = WaitSignal.DeadlineFrom(timeout);
+        using CancellationTokenRegistration registration = CancelableWait.WakeOnCancel(_space, cancellationToken);
+        return WaitToEnqueue(item, new CancelableCondition<SpaceOrCompleted>(new SpaceOrCompleted(this), cancellationToken), deadline, cancellationToken);
+    }
+
+    private QueueWaitResult WaitToEnqueue<TCondition>(in T item, TCondition condition, long deadline, CancellationToken cancellationToken)
+        where TCondition : struct, IWaitCondition
+    {
         while (true)
         {
-            bool ready = _space.Wait(new SpaceOrCompleted(this), deadline);
+            bool ready = _space.Wait(condition, deadline);
             if (_completed)
             {
                 return QueueWaitResult.Completed;
@@ -79,6 +116,11 @@ internal sealed class BoundedMpscQueue<T>
             if (!ready)
             {
                 return QueueWaitResult.TimedOut;
+            }
+
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return QueueWaitResult.Canceled;
             }
 
             // Another producer took the slot we were woken for; wait again against the same deadline.

@@ -7,7 +7,7 @@ namespace FastSidecar.Queues;
 /// </summary>
 /// <remarks>
 /// Thread-safety: <see cref="TryEnqueue"/> from one producer thread at a time; <see cref="TryDequeue"/>,
-/// <see cref="Dequeue"/> and the properties from any thread; <see cref="Complete"/> from any thread, though only
+/// <see cref="Dequeue(out T, TimeSpan)"/> and the properties from any thread; <see cref="Complete"/> from any thread, though only
 /// the producer's own call gives an exact end (an enqueue racing a <see cref="Complete"/> from another thread may
 /// land, and stays drainable). After completion consumers first get the remaining items, then
 /// <see cref="QueueWaitResult.Completed"/>.
@@ -80,10 +80,43 @@ internal sealed class BoundedSpmcQueue<T>
             return QueueWaitResult.Success;
         }
 
+        return WaitToDequeue(out item, new ItemsOrCompleted(this), WaitSignal.DeadlineFrom(timeout), CancellationToken.None);
+    }
+
+    /// <summary>
+    /// <see cref="Dequeue(out T, TimeSpan)"/> whose wait also ends when <paramref name="cancellationToken"/> is canceled
+    /// (<see cref="QueueWaitResult.Canceled"/>, nothing taken). Cancellation ends only this wait.
+    /// </summary>
+    public QueueWaitResult Dequeue(out T item, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (!cancellationToken.CanBeCanceled)
+        {
+            return Dequeue(out item, timeout);
+        }
+
+        WaitSignal.ValidateTimeout(timeout);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            item = default!;
+            return QueueWaitResult.Canceled;
+        }
+
+        if (Ring.TryDequeue(out item))
+        {
+            return QueueWaitResult.Success;
+        }
+
         long deadline = WaitSignal.DeadlineFrom(timeout);
+        using CancellationTokenRegistration registration = CancelableWait.WakeOnCancel(_items, cancellationToken);
+        return WaitToDequeue(out item, new CancelableCondition<ItemsOrCompleted>(new ItemsOrCompleted(this), cancellationToken), deadline, cancellationToken);
+    }
+
+    private QueueWaitResult WaitToDequeue<TCondition>(out T item, TCondition condition, long deadline, CancellationToken cancellationToken)
+        where TCondition : struct, IWaitCondition
+    {
         while (true)
         {
-            bool ready = _items.Wait(new ItemsOrCompleted(this), deadline);
+            bool ready = _items.Wait(condition, deadline);
             if (Ring.TryDequeue(out item))
             {
                 return QueueWaitResult.Success;
@@ -99,6 +132,11 @@ internal sealed class BoundedSpmcQueue<T>
             if (!ready)
             {
                 return QueueWaitResult.TimedOut;
+            }
+
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return QueueWaitResult.Canceled;
             }
 
             // Another consumer took the item we were woken for; wait again against the same deadline.

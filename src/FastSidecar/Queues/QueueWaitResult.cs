@@ -11,4 +11,7 @@ internal enum QueueWaitResult
 
     /// <summary>The queue was completed: no more items go in, and (for a dequeue) none are left.</summary>
     Completed,
+
+    /// <summary>The caller's cancellation token was canceled first; the queue is untouched.</summary>
+    Canceled,
 }
