@@ -1,5 +1,6 @@
 using System.Numerics;
 using FastSidecar.Buffers;
+using Microsoft.Extensions.Logging;
 
 namespace FastSidecar;
 
@@ -71,6 +72,13 @@ public sealed class SidecarOptions
 
     /// <summary>The pool that send and receive buffers come from. Default <see cref="SidecarBufferPool.Shared"/>.</summary>
     public SidecarBufferPool BufferPool { get; init; } = SidecarBufferPool.Shared;
+
+    /// <summary>
+    /// Where the connection logs (category <c>FastSidecar</c>): connecting, the handshake's result, the close (code,
+    /// reason, who started it), failures, keep-alive timeouts and the Exit report. Nothing is logged per message.
+    /// Default null: no logging.
+    /// </summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
 
     internal void Validate()
     {

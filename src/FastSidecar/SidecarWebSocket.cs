@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using System.Runtime.ExceptionServices;
 using System.Text;
 using FastSidecar.Connection;
+using FastSidecar.Diagnostics;
 using FastSidecar.Protocol;
 using FastSidecar.Protocol.Handshake;
 using FastSidecar.Queues;
@@ -90,20 +91,7 @@ public sealed class SidecarWebSocket : IDisposable
     /// <exception cref="WebSocketConnectionException">The TCP connection failed or timed out.</exception>
     /// <exception cref="WebSocketHandshakeException">The server rejected the upgrade or answered wrongly.</exception>
     /// <exception cref="ObjectDisposedException">The shared loop in <see cref="SidecarOptions.Loop"/> has stopped.</exception>
-    public static SidecarWebSocket Connect(Uri uri, SidecarOptions? options = null)
-    {
-        SidecarWebSocket socket = Start(uri, options);
-        try
-        {
-            socket.WaitUntilOpen();
-            return socket;
-        }
-        catch
-        {
-            socket.Exit();
-            throw;
-        }
-    }
+    public static SidecarWebSocket Connect(Uri uri, SidecarOptions? options = null) => Connect(uri, options, CancellationToken.None);
 
     /// <summary>
     /// Connects to <paramref name="uri"/> like <see cref="Connect(Uri, SidecarOptions?)"/>, and gives up waiting when
@@ -117,14 +105,20 @@ public sealed class SidecarWebSocket : IDisposable
     public static SidecarWebSocket Connect(Uri uri, SidecarOptions? options, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        SidecarWebSocket socket = Start(uri, options);
+        // Null unless someone listens to the "FastSidecar" activity source.
+        using Activity? activity = SidecarMetrics.ActivitySource.StartActivity("FastSidecar.Connect", ActivityKind.Client);
+        activity?.SetTag("url.full", uri?.ToString());
+        SidecarWebSocket socket = Start(uri!, options);
         try
         {
             socket.WaitUntilOpen(cancellationToken);
+            activity?.SetTag("websocket.subprotocol", socket.SubProtocol);
             return socket;
         }
-        catch
+        catch (Exception e)
         {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            activity?.SetTag("error.type", e.GetType().Name);
             socket.Exit();
             throw;
         }
@@ -434,7 +428,9 @@ public sealed class SidecarWebSocket : IDisposable
             // A full fence after the flag: pairs with the callers' announcement (see ClientConnection.RecycleRings).
             _exited = true;
             Interlocked.MemoryBarrier();
+            using Activity? activity = SidecarMetrics.ActivitySource.StartActivity("FastSidecar.Exit");
             _report = new ShutdownSequence(_connection, wasOpen, closeCode, closeReason).Run(startedAt);
+            ExitReporting.Report(_connection, _report, activity);
             return _report;
         }
         finally

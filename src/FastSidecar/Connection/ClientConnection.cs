@@ -1,11 +1,14 @@
 using System.Diagnostics;
 using System.Net;
 using FastSidecar.Buffers;
+using FastSidecar.Diagnostics;
 using FastSidecar.Loop;
 using FastSidecar.Protocol;
 using FastSidecar.Protocol.Handshake;
 using FastSidecar.Queues;
 using FastSidecar.Session;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FastSidecar.Connection;
 
@@ -39,6 +42,7 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
     private static readonly Action<object?> s_abort = static state => ((ClientConnection)state!).AbortOnLoop();
 
     private readonly EndPoint _endPoint;
+    private readonly long _startedAt = Stopwatch.GetTimestamp(); // for the connect duration (log and histogram)
     private ClientHandshake? _handshake;   // until the loop starts the session
     private long _closeDeadline;           // Stopwatch timestamp: Exit's start + CloseTimeout (or long.MaxValue)
     private WebSocketCloseCode _closeCode = WebSocketCloseCode.NormalClosure; // what Exit's close frame carries
@@ -57,6 +61,8 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
     public ClientConnection(Uri uri, SidecarOptions options, EndPoint endPoint, ClientHandshake handshake)
     {
         Options = options;
+        Uri = uri;
+        Logger = options.LoggerFactory?.CreateLogger(SidecarLog.Category) ?? NullLogger.Instance;
         _endPoint = endPoint;
         _handshake = handshake;
         Pool = options.BufferPool;
@@ -68,14 +74,25 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         Session = new WebSocketSession(Loop, this, WebSocketRole.Client, Pool,
             options.MaxMessageSize, options.CloseTimeout, options.MaxHandshakeHeaderBytes);
         Session.ConfigureKeepAlive(options.KeepAliveInterval, options.KeepAliveTimeout);
+        // Registered before the start is posted: the loop may end the session (a refused connect) before this thread
+        // runs another line, and the end's removal must find the entry.
+        SidecarLog.Connecting(Logger, uri);
+        LiveConnections.Add(this);
         if (!Loop.TryPost(new WorkItem(s_start, this)))
         {
+            LiveConnections.Remove(this);
             // Only a shared loop can be stopped already; nothing was started, so there is nothing to release but the rings.
             SendQueue.RecycleRing();
             ReceiveQueue.RecycleRing();
             throw new ObjectDisposedException(nameof(SidecarLoop), "The shared loop has stopped; a connection cannot start on it.");
         }
     }
+
+    /// <summary>The server address.</summary>
+    public Uri Uri { get; }
+
+    /// <summary>Where this connection logs (a no-op logger without <see cref="SidecarOptions.LoggerFactory"/>).</summary>
+    public ILogger Logger { get; }
 
     public SidecarOptions Options { get; }
 
@@ -251,8 +268,19 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
     {
         SubProtocol = subProtocol;
         _opened = true;
+        SidecarMetrics.ConnectionOpened();
         Settled.Set();
+        TimeSpan elapsed = Stopwatch.GetElapsedTime(_startedAt);
+        if (SidecarMetrics.ConnectDuration.Enabled)
+        {
+            SidecarMetrics.ConnectDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("fastsidecar.outcome", "opened"));
+        }
+
+        SidecarLog.Connected(Logger, Uri, elapsed.TotalMilliseconds, subProtocol);
     }
+
+    void ISessionOwner.OnKeepAliveTimedOut(WebSocketSession session, TimeSpan silence) =>
+        SidecarLog.KeepAliveTimedOut(Logger, Uri, silence.TotalMilliseconds);
 
     bool ISessionOwner.TryDeliver(WebSocketSession session, in InboundMessage message)
     {
@@ -273,13 +301,42 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         }
 
         MessagesReceived++;
+        if (SidecarMetrics.MessagesReceived.Enabled)
+        {
+            SidecarMetrics.MessagesReceived.Add(1, SidecarMetrics.TypeTag(message.Type));
+        }
+
+        if (SidecarMetrics.BytesReceived.Enabled)
+        {
+            SidecarMetrics.BytesReceived.Add(message.Length, SidecarMetrics.TypeTag(message.Type));
+        }
+
         return true;
     }
 
     bool ISessionOwner.TryDeferViolation(WebSocketSession session) =>
         !_deliveryStopped && ReceiveQueue.TryEnqueue(ReceivedMessage.ViolationMarker);
 
-    bool ISessionOwner.TryTakeOutbound(out OutboundMessage message) => SendQueue.TryDequeue(out message);
+    bool ISessionOwner.TryTakeOutbound(out OutboundMessage message)
+    {
+        if (!SendQueue.TryDequeue(out message))
+        {
+            return false;
+        }
+
+        // Counted as the loop takes it to write: one field read per counter when nobody listens.
+        if (SidecarMetrics.MessagesSent.Enabled)
+        {
+            SidecarMetrics.MessagesSent.Add(1, SidecarMetrics.TypeTag(message.Type));
+        }
+
+        if (SidecarMetrics.BytesSent.Enabled)
+        {
+            SidecarMetrics.BytesSent.Add(message.Length, SidecarMetrics.TypeTag(message.Type));
+        }
+
+        return true;
+    }
 
     void ISessionOwner.OnClosed(WebSocketSession session, in SessionEnd end) => PublishEnd(end);
 
@@ -299,6 +356,52 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         // Completing wakes blocked senders (they throw) and receivers (they drain what arrived, then throw).
         SendQueue.Complete();
         ReceiveQueue.Complete();
+        LiveConnections.Remove(this);
+        ReportEnd(end);
+    }
+
+    /// <summary>Logs and measures how the session ended (loop thread, once).</summary>
+    private void ReportEnd(in SessionEnd end)
+    {
+        int? code = end.CloseCode is { } c ? (int)c : null;
+        if (_opened)
+        {
+            SidecarMetrics.ConnectionEnded();
+        }
+        else if (SidecarMetrics.ConnectDuration.Enabled)
+        {
+            SidecarMetrics.ConnectDuration.Record(Stopwatch.GetElapsedTime(_startedAt).TotalSeconds,
+                new KeyValuePair<string, object?>("fastsidecar.outcome", end.Kind == SessionEndKind.Aborted ? "aborted" : "failed"));
+        }
+
+        if (end.Kind == SessionEndKind.Failed && end.Fault is { } fault)
+        {
+            if (SidecarMetrics.Faults.Enabled)
+            {
+                SidecarMetrics.Faults.Add(1,
+                    new KeyValuePair<string, object?>("fastsidecar.fault.kind", SidecarMetrics.FaultKind(fault)),
+                    new KeyValuePair<string, object?>("fastsidecar.close.code", SidecarMetrics.CloseCodeTag(end.CloseCode)));
+            }
+
+            if (_opened)
+            {
+                SidecarLog.Faulted(Logger, Uri, SidecarMetrics.FaultKind(fault), code, fault.Message, fault);
+            }
+            else
+            {
+                SidecarLog.ConnectFailed(Logger, Uri, Stopwatch.GetElapsedTime(_startedAt).TotalMilliseconds, fault.Message, fault);
+            }
+
+            return;
+        }
+
+        string initiator = end.Kind switch
+        {
+            SessionEndKind.ClosedByUs or SessionEndKind.CloseTimedOut => "application",
+            SessionEndKind.ClosedByPeer => "peer",
+            _ => "none",
+        };
+        SidecarLog.Closed(Logger, Uri, code, end.CloseReason, initiator);
     }
 
     /// <summary>

@@ -28,6 +28,10 @@ internal interface ISessionOwner
     /// <summary>Takes the next queued outbound message, if any. Ownership of its buffer passes to the session.</summary>
     bool TryTakeOutbound(out OutboundMessage message);
 
+    /// <summary>The peer stayed silent past the keep-alive ping's timeout; the session fails right after this call.</summary>
+    /// <remarks>A default no-op: only the client facade reports it (in its log); the embedded server ignores it.</remarks>
+    void OnKeepAliveTimedOut(WebSocketSession session, TimeSpan silence) { }
+
     /// <summary>The session ended; called exactly once, after the socket is closed and every buffer returned.</summary>
     void OnClosed(WebSocketSession session, in SessionEnd end);
 }

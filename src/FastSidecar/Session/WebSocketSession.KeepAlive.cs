@@ -69,6 +69,7 @@ internal sealed partial class WebSocketSession
 
         if (_awaitingPong)
         {
+            _owner.OnKeepAliveTimedOut(this, _keepAliveInterval + _keepAliveTimeout);
             Fail(new WebSocketConnectionException(
                 $"The peer sent nothing for {_keepAliveInterval + _keepAliveTimeout}, not even a pong to a keep-alive ping: presumed dead."),
                 sendCloseCode: null);

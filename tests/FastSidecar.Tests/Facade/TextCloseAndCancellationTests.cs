@@ -67,6 +67,8 @@ public sealed class TextCloseAndCancellationTests(EchoServerFixture fixture) : I
         for (int i = 0; i < 200; i++)
         {
             ws.Send(Text);
+            ws.Send(Text.AsSpan());
+            ws.Receive(Generous).Dispose();
             ws.Receive(Generous).Dispose();
         }
 
