@@ -37,15 +37,15 @@ internal static class AutobahnCommand
         {
             Description = "Run only the cases numbered N-M (1-based, inclusive), or a single case N.",
         };
-        var receiveTimeout = new Option<double>("--receive-timeout")
+        var receiveTimeout = new Option<int>("--receive-timeout-ms")
         {
-            Description = "Seconds one Receive may wait before the case is given up.",
-            DefaultValueFactory = _ => 30,
+            Description = "Milliseconds one Receive may wait before the case is given up.",
+            DefaultValueFactory = _ => 30_000,
         };
-        var caseTimeout = new Option<double>("--case-timeout")
+        var caseTimeout = new Option<int>("--case-timeout-ms")
         {
-            Description = "Seconds one case may take in all before it is given up.",
-            DefaultValueFactory = _ => 600,
+            Description = "Milliseconds one case may take in all before it is given up.",
+            DefaultValueFactory = _ => 600_000,
         };
 
         var command = new Command("autobahn", "Runs the Autobahn client test protocol (echo every message) against a test server.")
@@ -57,8 +57,8 @@ internal static class AutobahnCommand
             var settings = new Settings(
                 new Uri(parse.GetValue(url)!.TrimEnd('/')),
                 parse.GetValue(agent)!,
-                TimeSpan.FromSeconds(parse.GetValue(receiveTimeout)),
-                TimeSpan.FromSeconds(parse.GetValue(caseTimeout)));
+                TimeSpan.FromMilliseconds(parse.GetValue(receiveTimeout)),
+                TimeSpan.FromMilliseconds(parse.GetValue(caseTimeout)));
             return Run(settings, parse.GetValue(cases));
         });
         return command;

@@ -5,9 +5,11 @@ using System.Text;
 namespace FastSidecar.Cli;
 
 /// <summary>
-/// <c>fastsidecar connect &lt;uri&gt;</c>: an interactive client. Lines of standard input go out as text messages;
-/// received messages are printed to standard output by a receiver thread. End of input, Ctrl+C or the peer closing
-/// ends the session through <see cref="SidecarWebSocket.Exit()"/>, whose report goes to standard error.
+/// <c>fastsidecar connect &lt;uri&gt;</c>: an interactive client. Lines of standard input (or the <c>--execute</c>
+/// messages) go out as text messages (binary with <c>--binary</c>); received messages are printed to standard output
+/// by a receiver thread. End of input, Ctrl+C or the peer closing ends the session through
+/// <see cref="SidecarWebSocket.Exit()"/>, whose report goes to standard error unless <c>--quiet</c>.
+/// Exit codes: 0 done (also when the peer closed normally), 1 the connection failed, 2 usage, 130 Ctrl+C.
 /// </summary>
 internal static class ConnectCommand
 {
@@ -17,22 +19,38 @@ internal static class ConnectCommand
     public static Command Create(CliEnvironment environment)
     {
         var uri = new Argument<string>("uri") { Description = "ws://host[:port]/path" };
-        var subProtocols = new Option<string[]>("--subprotocol") { Description = "A subprotocol to offer (repeatable)", AllowMultipleArgumentsPerToken = false };
-        var headers = new Option<string[]>("--header") { Description = "An extra request header, name:value (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var subProtocols = new Option<string[]>("--subprotocol", "-s") { Description = "A subprotocol to offer (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var headers = new Option<string[]>("--header", "-H") { Description = "An extra request header, name:value (repeatable)", AllowMultipleArgumentsPerToken = false };
         var linger = new Option<int>("--linger-ms")
         {
-            Description = "After end of input, keep printing until no message has arrived for this long",
+            Description = "After end of input, keep printing until no message has arrived for this many milliseconds",
             DefaultValueFactory = _ => 500,
         };
-        var command = new Command("connect", "Send lines of standard input as text messages and print what arrives")
+        var execute = new Option<string[]>("--execute", "-x")
         {
-            uri, subProtocols, headers, linger,
+            Description = "Send this message instead of reading standard input (repeatable), print the replies, and exit",
+            AllowMultipleArgumentsPerToken = false,
         };
-        command.SetAction(parse => Run(environment, parse.GetValue(uri)!, parse.GetValue(subProtocols) ?? [], parse.GetValue(headers) ?? [], parse.GetValue(linger)));
+        var wait = new Option<int>("--wait-ms", "--wait", "-w")
+        {
+            Description = "With --execute: keep printing replies until none has arrived for this many milliseconds, then exit",
+            DefaultValueFactory = _ => 1_000,
+        };
+        var binary = new Option<bool>("--binary", "-b") { Description = "Send messages as binary (the UTF-8 bytes of each line) instead of text" };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only received messages and errors: no connection line, no shutdown report" };
+        var command = new Command("connect", "Send lines of standard input (or --execute messages) and print what arrives")
+        {
+            uri, subProtocols, headers, linger, execute, wait, binary, quiet,
+        };
+        command.SetAction(parse => Run(environment, parse.GetValue(uri)!, new Settings(
+            parse.GetValue(subProtocols) ?? [], parse.GetValue(headers) ?? [], parse.GetValue(linger), parse.GetValue(execute) ?? [],
+            parse.GetValue(wait), parse.GetValue(binary), parse.GetValue(quiet))));
         return command;
     }
 
-    private static int Run(CliEnvironment environment, string uriText, string[] subProtocols, string[] headerTexts, int lingerMilliseconds)
+    private sealed record Settings(string[] SubProtocols, string[] Headers, int LingerMilliseconds, string[] Execute, int WaitMilliseconds, bool Binary, bool Quiet);
+
+    private static int Run(CliEnvironment environment, string uriText, Settings settings)
     {
         TextWriter error = environment.Error;
         if (!Uri.TryCreate(uriText, UriKind.Absolute, out Uri? uri))
@@ -41,11 +59,14 @@ internal static class ConnectCommand
             return ExitCodes.Usage;
         }
 
-        if (lingerMilliseconds < 0)
+        if (settings.LingerMilliseconds < 0 || settings.WaitMilliseconds < 0)
         {
-            error.WriteLine("fastsidecar connect: --linger-ms must not be negative.");
+            error.WriteLine("fastsidecar connect: --linger-ms and --wait-ms must not be negative.");
             return ExitCodes.Usage;
         }
+
+        string[] headerTexts = settings.Headers;
+        string[] subProtocols = settings.SubProtocols;
 
         var headers = new List<KeyValuePair<string, string>>(headerTexts.Length);
         foreach (string text in headerTexts)
@@ -77,14 +98,20 @@ internal static class ConnectCommand
             return ExitCodes.Failure;
         }
 
-        error.WriteLine(ws.SubProtocol is null ? $"connected to {uri}" : $"connected to {uri} (subprotocol {ws.SubProtocol})");
-        var session = new Session(environment, ws, TimeSpan.FromMilliseconds(lingerMilliseconds));
+        if (!settings.Quiet)
+        {
+            error.WriteLine(ws.SubProtocol is null ? $"connected to {uri}" : $"connected to {uri} (subprotocol {ws.SubProtocol})");
+        }
+
+        var session = new Session(environment, ws, settings);
         return session.Run();
     }
 
     /// <summary>One connected session: a stdin reader, a receiver thread, and the main thread waiting for the first reason to stop.</summary>
-    private sealed class Session(CliEnvironment environment, SidecarWebSocket ws, TimeSpan linger)
+    private sealed class Session(CliEnvironment environment, SidecarWebSocket ws, Settings settings)
     {
+        // How long to keep printing after the last message went out: --wait-ms with --execute, --linger-ms otherwise.
+        private readonly TimeSpan _linger = TimeSpan.FromMilliseconds(settings.Execute.Length > 0 ? settings.WaitMilliseconds : settings.LingerMilliseconds);
         // The first reason to stop: end of input (after the linger), Ctrl+C, or the connection ending. A task rather than
         // an event because the stdin thread may outlive Run (blocked on a read that cannot be cancelled) and must find
         // nothing disposed when it wakes.
@@ -113,9 +140,17 @@ internal static class ConnectCommand
                 ShutdownReport report = ws.Exit();
                 receiver.Join(TimeSpan.FromSeconds(5));
                 environment.Out.Flush();
-                environment.Error.WriteLine(report.ToString().TrimEnd());
+                if (!settings.Quiet)
+                {
+                    environment.Error.WriteLine(report.ToString().TrimEnd());
+                }
 
-                if (_receiveFault is { } fault && !_interrupted)
+                if (_interrupted)
+                {
+                    return ExitCodes.Interrupted;
+                }
+
+                if (_receiveFault is { } fault)
                 {
                     environment.Error.WriteLine($"fastsidecar connect: the connection ended: {fault.Message}");
                     return ExitCodes.Failure;
@@ -129,9 +164,19 @@ internal static class ConnectCommand
         {
             try
             {
-                while (environment.In.ReadLine() is { } line)
+                if (settings.Execute.Length > 0)
                 {
-                    ws.Send(Encoding.UTF8.GetBytes(line), MessageType.Text);
+                    foreach (string message in settings.Execute)
+                    {
+                        SendOne(message);
+                    }
+                }
+                else
+                {
+                    while (environment.In.ReadLine() is { } line)
+                    {
+                        SendOne(line);
+                    }
                 }
             }
             catch (SidecarWebSocketException)
@@ -143,7 +188,7 @@ internal static class ConnectCommand
 
             // End of input: what was sent may still be answered, so wait until the answers stop coming.
             long seen = Interlocked.Read(ref _received);
-            while (!_stop.Task.Wait(linger))
+            while (!_stop.Task.Wait(_linger))
             {
                 long now = Interlocked.Read(ref _received);
                 if (now == seen)
@@ -155,6 +200,18 @@ internal static class ConnectCommand
             }
 
             _stop.TrySetResult();
+        }
+
+        private void SendOne(string message)
+        {
+            if (settings.Binary)
+            {
+                ws.Send(Encoding.UTF8.GetBytes(message), MessageType.Binary);
+            }
+            else
+            {
+                ws.Send(message); // encoded straight into the pooled buffer
+            }
         }
 
         private void Receive()
@@ -170,7 +227,12 @@ internal static class ConnectCommand
             }
             catch (WebSocketClosedException e) when (ws.State == SidecarWebSocketState.Exited || IsNormalClose(e))
             {
-                // Exit woke us, or the peer closed normally.
+                // Exit woke us, or the peer closed normally: a normal end, said once, not a fault.
+                if (ws.State != SidecarWebSocketState.Exited && !settings.Quiet)
+                {
+                    environment.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"closed by the peer: {(e.CloseCode is { } code ? (int)code : 1005)}{(string.IsNullOrEmpty(e.CloseReason) ? "" : " " + e.CloseReason)}"));
+                }
             }
             catch (SidecarWebSocketException e)
             {

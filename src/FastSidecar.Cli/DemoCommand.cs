@@ -8,7 +8,8 @@ namespace FastSidecar.Cli;
 
 /// <summary>
 /// <c>fastsidecar demo</c>: the embedded echo server, one connection, and the numbers that matter side by side in one
-/// run: round-trip percentiles against the raw busy-poll floor, throughput each way, and the shutdown report.
+/// run: round-trip percentiles against <see cref="System.Net.WebSockets.ClientWebSocket"/> and the raw busy-poll floor,
+/// throughput each way, and the shutdown report. Results go to standard output; progress and warnings to standard error.
 /// </summary>
 internal static class DemoCommand
 {
@@ -22,7 +23,7 @@ internal static class DemoCommand
         var block = new Option<int>("--block") { Description = "Round trips per block; the two contenders alternate blocks", DefaultValueFactory = _ => 1_000 };
         var messages = new Option<int>("--messages") { Description = "Messages for the throughput phase", DefaultValueFactory = _ => 200_000 };
         var json = new Option<FileInfo?>("--json") { Description = "Also write the numbers to this file" };
-        var command = new Command("demo", "Round trips against the raw socket floor, throughput and a measured Exit, against an embedded loopback echo server")
+        var command = new Command("demo", "Round trips beside ClientWebSocket and the raw socket floor, throughput and a measured Exit, against a loopback echo server in this process")
         {
             roundTrips, warmup, block, messages, json,
         };
@@ -41,10 +42,15 @@ internal static class DemoCommand
             return ExitCodes.Usage;
         }
 
+        if (MachineLoad.Warning() is { } warning)
+        {
+            environment.Error.WriteLine(warning);
+        }
+
         Result result;
         try
         {
-            result = Measure(environment.Console, settings);
+            result = Measure(environment.Progress, settings);
         }
         catch (Exception e) when (e is SidecarWebSocketException or IOException or System.Net.Sockets.SocketException or TimeoutException)
         {
@@ -69,9 +75,10 @@ internal static class DemoCommand
         public double ReceivedPerSecond => Messages / ReceiveElapsed.TotalSeconds;
     }
 
-    private sealed record Result(Percentiles Sidecar, Percentiles Raw, Throughput? Throughput, string? ThroughputFailure, ShutdownReport Shutdown);
+    private sealed record Result(Percentiles Sidecar, Percentiles ClientWebSocket, Percentiles Raw, Throughput? Throughput, string? ThroughputFailure, ShutdownReport Shutdown);
 
-    private static Result Measure(IAnsiConsole console, Settings settings)
+    /// <summary>Runs the phases; <paramref name="progress"/> is the standard-error console, so status never mixes with results.</summary>
+    private static Result Measure(IAnsiConsole progress, Settings settings)
     {
         byte[] payload = new byte[PayloadLength];
         for (int i = 0; i < payload.Length; i++)
@@ -80,6 +87,7 @@ internal static class DemoCommand
         }
 
         var sidecar = new Latency();
+        var bcl = new Latency();
         var raw = new Latency();
         Throughput? throughput = null;
         string? throughputFailure = null;
@@ -87,17 +95,19 @@ internal static class DemoCommand
 
         // The server parks when idle, so it does not take a core away from the client being measured.
         using var server = new LoopbackEchoServer(WaitStrategy.Blocking, new Buffers.SidecarBufferPool());
-        console.Status().Start("connecting", context =>
+        progress.Status().Start("connecting", context =>
         {
             SidecarWebSocket ws = SidecarWebSocket.Connect(server.Uri);
             try
             {
                 using RawFloorClient floor = RawFloorClient.Connect(server.Uri, payload);
+                using ClientWebSocketContender clientWebSocket = ClientWebSocketContender.Connect(server.Uri, payload);
 
                 context.Status($"warm-up: {settings.Warmup:N0} round trips each");
                 for (int i = 0; i < settings.Warmup; i++)
                 {
                     SidecarRoundTrip(ws, payload);
+                    clientWebSocket.RoundTrip();
                     floor.RoundTrip();
                 }
 
@@ -106,12 +116,19 @@ internal static class DemoCommand
                 while (done < settings.RoundTrips)
                 {
                     int count = Math.Min(settings.Block, settings.RoundTrips - done);
-                    context.Status($"round trips: {done:N0} / {settings.RoundTrips:N0} each, sidecar and raw floor alternating");
+                    context.Status($"round trips: {done:N0} / {settings.RoundTrips:N0} each, FastSidecar, ClientWebSocket and raw floor alternating");
                     for (int i = 0; i < count; i++)
                     {
                         long start = Stopwatch.GetTimestamp();
                         SidecarRoundTrip(ws, payload);
                         sidecar.RecordTicks(Stopwatch.GetTimestamp() - start);
+                    }
+
+                    for (int i = 0; i < count; i++)
+                    {
+                        long start = Stopwatch.GetTimestamp();
+                        clientWebSocket.RoundTrip();
+                        bcl.RecordTicks(Stopwatch.GetTimestamp() - start);
                     }
 
                     for (int i = 0; i < count; i++)
@@ -137,12 +154,12 @@ internal static class DemoCommand
             }
             finally
             {
-                context.Status("Exit");
+                context.Status("measuring Exit");
                 shutdown = ws.Exit();
             }
         });
 
-        return new Result(sidecar.Summary(), raw.Summary(), throughput, throughputFailure, shutdown!);
+        return new Result(sidecar.Summary(), bcl.Summary(), raw.Summary(), throughput, throughputFailure, shutdown!);
     }
 
     private static void SidecarRoundTrip(SidecarWebSocket ws, byte[] payload)
@@ -207,19 +224,22 @@ internal static class DemoCommand
         var latency = new Table
         {
             Title = new TableTitle(string.Create(CultureInfo.InvariantCulture,
-                $"Echo round trip, {PayloadLength} B, {result.Sidecar.Count:N0} each, alternating blocks of {settings.Block:N0}")),
+                $"Echo round trip (µs), {PayloadLength} B, {result.Sidecar.Count:N0} each, alternating blocks of {settings.Block:N0}")),
         }
             .AddColumn("")
-            .AddColumn(new TableColumn("FastSidecar (µs)").RightAligned())
-            .AddColumn(new TableColumn("raw floor (µs)").RightAligned())
-            .AddColumn(new TableColumn("ratio").RightAligned());
-        AddRow(latency, "p50", result.Sidecar.P50, result.Raw.P50);
-        AddRow(latency, "p90", result.Sidecar.P90, result.Raw.P90);
-        AddRow(latency, "p99", result.Sidecar.P99, result.Raw.P99);
-        AddRow(latency, "p99.9", result.Sidecar.P999, result.Raw.P999);
-        AddRow(latency, "max", result.Sidecar.Max, result.Raw.Max);
-        latency.Caption = new TableTitle("FastSidecar: Send + Receive, SpinThenPark loop; raw floor: one non-blocking socket, pre-built masked frame, busy-polled echo");
+            .AddColumn(new TableColumn("FastSidecar").RightAligned())
+            .AddColumn(new TableColumn("ClientWebSocket").RightAligned())
+            .AddColumn(new TableColumn("raw floor").RightAligned())
+            .AddColumn(new TableColumn("÷ CWS").RightAligned())
+            .AddColumn(new TableColumn("÷ raw").RightAligned());
+        AddRow(latency, "p50", result.Sidecar.P50, result.ClientWebSocket.P50, result.Raw.P50);
+        AddRow(latency, "p90", result.Sidecar.P90, result.ClientWebSocket.P90, result.Raw.P90);
+        AddRow(latency, "p99", result.Sidecar.P99, result.ClientWebSocket.P99, result.Raw.P99);
+        AddRow(latency, "p99.9", result.Sidecar.P999, result.ClientWebSocket.P999, result.Raw.P999);
+        AddRow(latency, "max", result.Sidecar.Max, result.ClientWebSocket.Max, result.Raw.Max);
+        latency.Caption = new TableTitle("FastSidecar: Send + Receive, SpinThenPark loop; ClientWebSocket: SendAsync + ReceiveAsync awaited synchronously; raw floor: one non-blocking socket, pre-built masked frame, busy-polled echo. ÷ CWS: FastSidecar ÷ ClientWebSocket; ÷ raw: FastSidecar ÷ raw floor");
         console.Write(latency);
+        console.WriteLine(MeasuredLine);
 
         if (result.Throughput is not { } t)
         {
@@ -239,20 +259,34 @@ internal static class DemoCommand
         console.Write(ShutdownTable.Create(result.Shutdown));
     }
 
-    private static void AddRow(Table table, string label, double sidecar, double raw) => table.AddRow(
+    /// <summary>What the round-trip table measures and how to read its ratios, in one line.</summary>
+    internal const string MeasuredLine =
+        "Measured: the time from sending a 64 B message to holding its echo, each contender in turn in alternating blocks, against a loopback echo server that runs in this same process. " +
+        "A ratio is FastSidecar's time divided by the other's: below 1.00× FastSidecar is faster; above, slower.";
+
+    private static void AddRow(Table table, string label, double sidecar, double clientWebSocket, double raw) => table.AddRow(
         label,
         sidecar.ToString("0.0", CultureInfo.InvariantCulture),
+        clientWebSocket.ToString("0.0", CultureInfo.InvariantCulture),
         raw.ToString("0.0", CultureInfo.InvariantCulture),
-        raw > 0 ? (sidecar / raw).ToString("0.00", CultureInfo.InvariantCulture) + "×" : "-");
+        Ratio(sidecar, clientWebSocket),
+        Ratio(sidecar, raw));
+
+    private static string Ratio(double value, double baseline) =>
+        baseline > 0 ? (value / baseline).ToString("0.00", CultureInfo.InvariantCulture) + "×" : "-";
 
     private static DemoData ToData(Settings settings, Result result) => new(
         new RoundTripData(PayloadLength, result.Sidecar.Count, settings.Block, result.Sidecar, result.Raw,
-            result.Raw.P50 > 0 ? result.Sidecar.P50 / result.Raw.P50 : 0, result.Raw.P99 > 0 ? result.Sidecar.P99 / result.Raw.P99 : 0),
+            result.Raw.P50 > 0 ? result.Sidecar.P50 / result.Raw.P50 : 0, result.Raw.P99 > 0 ? result.Sidecar.P99 / result.Raw.P99 : 0,
+            result.ClientWebSocket,
+            result.ClientWebSocket.P50 > 0 ? result.Sidecar.P50 / result.ClientWebSocket.P50 : 0,
+            result.ClientWebSocket.P99 > 0 ? result.Sidecar.P99 / result.ClientWebSocket.P99 : 0),
         result.Throughput is { } t ? new ThroughputData(t.Messages, PayloadLength, t.SentPerSecond, t.ReceivedPerSecond, null)
             : new ThroughputData(settings.Messages, PayloadLength, 0, 0, result.ThroughputFailure),
         ShutdownTable.ToData(result.Shutdown));
 
-    private sealed record RoundTripData(int PayloadBytes, long CountEach, int BlockSize, Percentiles SidecarMicros, Percentiles RawFloorMicros, double RatioP50, double RatioP99);
+    private sealed record RoundTripData(int PayloadBytes, long CountEach, int BlockSize, Percentiles SidecarMicros, Percentiles RawFloorMicros, double RatioP50, double RatioP99,
+        Percentiles ClientWebSocketMicros, double RatioP50VsClientWebSocket, double RatioP99VsClientWebSocket);
 
     private sealed record ThroughputData(int Messages, int PayloadBytes, double SentPerSecond, double ReceivedPerSecond, string? Failure);
 

@@ -11,4 +11,7 @@ internal static class ExitCodes
 
     /// <summary>The command line or its values (a URI, a header) cannot be used.</summary>
     public const int Usage = 2;
+
+    /// <summary>Interrupted by Ctrl+C (SIGINT): 128 + 2, the shell's convention.</summary>
+    public const int Interrupted = 130;
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using System.CommandLine.Parsing;
 
 namespace FastSidecar.Cli;
@@ -14,7 +15,7 @@ internal static class Program
     /// <summary>Parses and runs one command line against <paramref name="environment"/>; returns the exit code.</summary>
     public static int Run(string[] args, CliEnvironment environment)
     {
-        RootCommand root = BuildRoot(environment);
+        Command root = BuildRoot(environment);
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
@@ -30,8 +31,16 @@ internal static class Program
         return parsed.Invoke(new InvocationConfiguration { Output = environment.Out, Error = environment.Error });
     }
 
-    public static RootCommand BuildRoot(CliEnvironment environment) => new("fastsidecar: the FastSidecar WebSocket client, its demo and its stress tools")
+    /// <summary>
+    /// The root is a plain command named <c>fastsidecar</c> rather than a <see cref="RootCommand"/>, whose name is the
+    /// executable's file name: run as a .NET tool or through <c>dotnet FastSidecar.Cli.dll</c>, that is
+    /// <c>FastSidecar.Cli</c>, and every usage line would say so. Help and version are added as a root adds them.
+    /// </summary>
+    public static Command BuildRoot(CliEnvironment environment) => new("fastsidecar",
+        "fastsidecar: the FastSidecar WebSocket client, its demo and its stress tools. Durations are in milliseconds (options ending in -ms).")
     {
+        new HelpOption(),
+        new VersionOption(),
         DemoCommand.Create(environment),
         ConnectCommand.Create(environment),
         ReinitCommand.Create(environment),

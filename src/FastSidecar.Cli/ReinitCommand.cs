@@ -52,7 +52,7 @@ internal static class ReinitCommand
             return ExitCodes.Usage;
         }
 
-        Result result = Stress(environment.Console, settings);
+        Result result = Stress(environment.Progress, settings); // progress on stderr: stdout holds the results
         Print(environment.Console, settings, result);
         if (settings.Json is not null)
         {
@@ -191,11 +191,9 @@ internal static class ReinitCommand
 
                 warm.Value = warm.MaxValue;
                 ProgressTask run = context.AddTask($"{settings.Cycles:N0} cycles, fault {settings.Fault}", maxValue: settings.Cycles);
-                ProgressTask census = context.AddTask("census", maxValue: 2);
                 SettleServer(rig.Server);
                 descriptorsBefore = ProcessCensus.DescribeFileDescriptors();
                 before = ProcessCensus.Take();
-                census.Increment(1);
 
                 rig.Recording = true;
                 long start = Stopwatch.GetTimestamp();
@@ -210,7 +208,6 @@ internal static class ReinitCommand
                 settled = SettleServer(rig.Server);
                 after = ProcessCensus.Take();
                 descriptorsAfter = ProcessCensus.DescribeFileDescriptors();
-                census.Increment(1);
             });
 
         var leaks = new Leaks(

@@ -31,7 +31,9 @@ internal static class ShutdownTable
             : "none";
         string summary = string.Create(CultureInfo.InvariantCulture,
             $"close {close}, initiated by {report.CloseInitiator}; messages sent {report.MessagesSent}, not sent {report.MessagesNotSent}, received {report.MessagesReceived}, not consumed {report.MessagesNotConsumed}");
-        return report.Fault is null ? summary : summary + $"; fault: {report.Fault.GetType().Name}: {report.Fault.Message}";
+        // A normal close by the peer is how the connection ended, not a fault: the summary already says who closed.
+        bool isFault = report.Fault is not null && !(report.Fault is WebSocketClosedException && report.CloseInitiator == "peer");
+        return isFault ? summary + $"; fault: {report.Fault!.GetType().Name}: {report.Fault.Message}" : summary;
     }
 
     public static string FormatDuration(TimeSpan duration) => FormatMicros(duration.Ticks / 10.0);

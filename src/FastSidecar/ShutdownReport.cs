@@ -79,7 +79,9 @@ public sealed class ShutdownReport
             "close: {0} ({1}), initiated by {2}; messages sent {3}, not sent {4}, received {5}, not consumed {6}; thread joined: {7}\n",
             CloseCode is { } code ? ((int)code).ToString(CultureInfo.InvariantCulture) : "none", CloseReason ?? "", CloseInitiator,
             MessagesSent, MessagesNotSent, MessagesReceived, MessagesNotConsumed, ThreadJoined ? "yes" : "no");
-        if (Fault is not null)
+        // A normal close by the peer ends the connection with a WebSocketClosedException, but it is not a fault: the
+        // close line above already says who closed and with what.
+        if (Fault is not null && !(Fault is WebSocketClosedException && CloseInitiator == "peer"))
         {
             text.Append("fault: ").Append(Fault.GetType().Name).Append(": ").Append(Fault.Message).Append('\n');
         }
