@@ -20,15 +20,20 @@ namespace FastSidecar;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Thread-safety: <see cref="Send(ReadOnlySpan{byte}, MessageType)"/>, <see cref="TrySend(ReadOnlySpan{byte}, MessageType)"/>, <see cref="Receive(TimeSpan)"/>,
-/// <see cref="TryReceive(out ReceivedMessage)"/> and <see cref="Exit()"/> are safe from any thread at any time. Messages
-/// from one sending thread keep their order. The socket, the parser and every protocol decision belong to the loop
+/// Thread-safety: every <c>Send</c>, <c>TrySend</c>, <c>Receive</c> and <c>TryReceive</c> overload and both
+/// <c>Exit</c> overloads are safe from any thread at any time. Messages from one sending thread keep their order. The socket, the parser and every protocol decision belong to the loop
 /// thread; the application reaches them only through two bounded lock-free queues.
 /// </para>
 /// <para>
 /// Failures: the first error on the loop (socket error, protocol violation, close by the peer) is recorded once and
 /// thrown, as a <see cref="SidecarWebSocketException"/> subclass, by every later <c>Send</c>, and by <c>Receive</c>
-/// once the messages that arrived before it have been taken.
+/// once the messages that arrived before it have been taken. <see cref="TryReceive(TimeSpan, out ReceivedMessage)"/>
+/// never throws for the end: it returns false, and <see cref="State"/>, <see cref="CloseStatus"/> and
+/// <see cref="CloseStatusDescription"/> say how the connection ended.
+/// </para>
+/// <para>
+/// Cancellation: the <see cref="CancellationToken"/> overloads, like the timeouts, end a wait and nothing else; the
+/// connection, its queues and any partly received message are untouched.
 /// </para>
 /// </remarks>
 public sealed class SidecarWebSocket : IDisposable

@@ -176,11 +176,15 @@ public sealed class TextCloseAndCancellationTests(EchoServerFixture fixture) : I
     {
         using var ws = SidecarWebSocket.Connect(fixture.Server.Uri, Options(new SidecarBufferPool()));
         ws.Send("waiting");
-        Assert.True(ws.TryReceive(Generous, out ReceivedMessage first));
-        first.Dispose();
+        Assert.True(SpinWait.SpinUntil(() => ws.PendingReceiveCount == 1, Generous));
         using var cts = new CancellationTokenSource();
         cts.Cancel();
         Assert.ThrowsAny<OperationCanceledException>(() => ws.Receive(Generous, cts.Token));
+        Assert.True(ws.TryReceive(TimeSpan.Zero, out ReceivedMessage waiting)); // still first in line
+        using (waiting)
+        {
+            Assert.Equal("waiting", waiting.GetText());
+        }
     }
 
     [Fact]
