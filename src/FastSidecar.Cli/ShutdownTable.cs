@@ -30,7 +30,7 @@ internal static class ShutdownTable
             ? string.Create(CultureInfo.InvariantCulture, $"{(int)code} {code}") + (string.IsNullOrEmpty(report.CloseReason) ? "" : $" \"{report.CloseReason}\"")
             : "none";
         string summary = string.Create(CultureInfo.InvariantCulture,
-            $"close {close}, initiated by {report.CloseInitiator}; messages sent {report.MessagesSent}, not sent {report.MessagesNotSent}, received {report.MessagesReceived}, not consumed {report.MessagesNotConsumed}");
+            $"close {close}, initiated by {report.CloseInitiator.ToWord()}; messages sent {report.MessagesSent}, not sent {report.MessagesNotSent}, received {report.MessagesReceived}, not consumed {report.MessagesNotConsumed}");
         return report.Fault is null ? summary : summary + $"; fault: {report.Fault.GetType().Name}: {report.Fault.Message}";
     }
 
@@ -46,7 +46,7 @@ internal static class ShutdownTable
         report.Total.Ticks / 10.0,
         report.CloseCode is { } code ? (int)code : null,
         report.CloseReason,
-        report.CloseInitiator,
+        report.CloseInitiator.ToWord(),
         report.MessagesSent,
         report.MessagesNotSent,
         report.MessagesReceived,

@@ -29,7 +29,7 @@ public sealed class SidecarLoopOptions
     public int MaxReadinessEvents { get; set; } = 256;
 
     /// <summary>Use the portable <c>Socket.Select</c> selector even on Linux (for tests and for comparing the two).</summary>
-    public bool ForcePortableSelector { get; set; }
+    internal bool ForcePortableSelector { get; set; }
 
     /// <summary>
     /// Receives exceptions thrown by work items, timer callbacks and socket handlers. The loop catches them
