@@ -51,6 +51,15 @@ public sealed class SidecarOptions
     /// <summary>The largest message accepted from the peer, in bytes; a bigger one fails the connection with 1009. Default 16 MiB.</summary>
     public long MaxMessageSize { get; init; } = 16 << 20;
 
+    /// <summary>
+    /// The longest a fragmented message may take from its first frame to its last; a peer still sending fragments after
+    /// this fails the connection with 1008 (policy violation) and a <see cref="WebSocketProtocolException"/>. It bounds a
+    /// peer that holds the connection with a message that never ends (for example endless zero-length continuation
+    /// frames), which the message size limit cannot catch. Checked as frames arrive and by a timer, so a peer that stalls
+    /// mid-message is caught too. Default 60 s; <see cref="Timeout.InfiniteTimeSpan"/> turns the bound off.
+    /// </summary>
+    public TimeSpan MaxFragmentedMessageDuration { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>The largest HTTP header block accepted in the opening handshake, in bytes. Default 16 KiB.</summary>
     public int MaxHandshakeHeaderBytes { get; init; } = 16 * 1024;
 
@@ -80,6 +89,7 @@ public sealed class SidecarOptions
         RequireNonNegative(KeepAliveInterval, nameof(KeepAliveInterval));
         RequireNonNegative(KeepAliveTimeout, nameof(KeepAliveTimeout));
         RequireNonNegative(SendTimeout, nameof(SendTimeout));
+        RequirePositive(MaxFragmentedMessageDuration, nameof(MaxFragmentedMessageDuration));
         RequirePowerOfTwo(SendQueueCapacity, nameof(SendQueueCapacity));
         RequirePowerOfTwo(ReceiveQueueCapacity, nameof(ReceiveQueueCapacity));
         if (MaxMessageSize <= 0 || MaxMessageSize > Array.MaxLength)

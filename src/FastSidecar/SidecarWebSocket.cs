@@ -85,6 +85,7 @@ public sealed class SidecarWebSocket : IDisposable
         _session = new WebSocketSession(_loop, new Events(this), WebSocketRole.Client, _pool,
             options.MaxMessageSize, options.CloseTimeout, options.MaxHandshakeHeaderBytes);
         _session.ConfigureKeepAlive(options.KeepAliveInterval, options.KeepAliveTimeout);
+        _session.ConfigureFragmentLimit(options.MaxFragmentedMessageDuration);
         _loop.Post(s_start, this);
     }
 

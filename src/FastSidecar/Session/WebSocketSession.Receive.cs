@@ -54,6 +54,7 @@ internal sealed partial class WebSocketSession
         _heldMessage = default;
         Volatile.Write(ref _receivePaused, 0);
         ProcessInput();
+        CheckFragmentedMessage();
         if (_phase is SessionPhase.Open or SessionPhase.Closing && _receivePaused == 0)
         {
             SetInterest(SocketInterest.Read | WriteInterestIfPending());
@@ -137,6 +138,7 @@ internal sealed partial class WebSocketSession
         _owner.OnOpened(this, _subProtocol);
         // Frames may have arrived in the same read as the end of the handshake, and sends may be queued already.
         ProcessInput();
+        CheckFragmentedMessage();
         DrainOutbound();
     }
 
@@ -149,6 +151,7 @@ internal sealed partial class WebSocketSession
 
         TransportStatus status = _transport.ReceiveAvailable();
         ProcessInput();
+        CheckFragmentedMessage();
         if (_phase == SessionPhase.Closed)
         {
             return;

@@ -364,6 +364,7 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
         _phase = SessionPhase.Closed;
         CancelDeadline();
         StopKeepAlive();
+        StopFragmentTimer();
         TakeDeferredViolation();
         _registration?.Dispose();
         _registration = null;
