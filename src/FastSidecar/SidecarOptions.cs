@@ -81,6 +81,13 @@ public sealed class SidecarOptions
     /// <summary>The pool that send and receive buffers come from. Default <see cref="SidecarBufferPool.Shared"/>.</summary>
     public SidecarBufferPool BufferPool { get; init; } = SidecarBufferPool.Shared;
 
+    /// <summary>
+    /// The resolver for host names that need one (not IP literals, not <c>localhost</c>); null for the system's
+    /// (<see cref="System.Net.Dns.GetHostAddressesAsync(string, CancellationToken)"/>). Internal: a seam for tests of
+    /// slow and failing resolution.
+    /// </summary>
+    internal Func<string, CancellationToken, Task<System.Net.IPAddress[]>>? HostLookup { get; init; }
+
     internal void Validate()
     {
         RequirePositive(ConnectTimeout, nameof(ConnectTimeout));

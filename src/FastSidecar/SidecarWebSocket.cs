@@ -45,7 +45,6 @@ public sealed class SidecarWebSocket : IDisposable
     private readonly BoundedMpscQueue<OutboundMessage> _sendQueue;
     private readonly BoundedSpmcQueue<ReceivedMessage> _receiveQueue;
     private readonly WebSocketSession _session;
-    private readonly EndPoint _endPoint;
     private ClientHandshake? _handshake;
 
     private readonly ManualResetEventSlim _settled = new(false); // open, or ended before opening
@@ -70,11 +69,10 @@ public sealed class SidecarWebSocket : IDisposable
     // Written by every call from every thread, so it gets a cache line of its own.
     private PaddedLong _queueUsers;
 
-    private SidecarWebSocket(Uri uri, SidecarOptions options, EndPoint endPoint, ClientHandshake handshake)
+    private SidecarWebSocket(Uri uri, SidecarOptions options, ClientHandshake handshake)
     {
         Uri = uri;
         _options = options;
-        _endPoint = endPoint;
         _handshake = handshake;
         _pool = options.BufferPool;
         _ownsLoop = options.Loop is null;
@@ -141,8 +139,8 @@ public sealed class SidecarWebSocket : IDisposable
         options.Validate();
         ValidateUri(uri);
         var handshake = new ClientHandshake(uri, options.SubProtocols, options.Headers, options.MaxHandshakeHeaderBytes);
-        EndPoint endPoint = Resolve(uri);
-        return new SidecarWebSocket(uri, options, endPoint, handshake);
+        // The name is resolved on the loop, under ConnectTimeout (see Connection/EndpointConnector).
+        return new SidecarWebSocket(uri, options, handshake);
     }
 
     /// <summary>Blocks until the connection is open; throws the error that prevented it otherwise.</summary>
@@ -406,7 +404,7 @@ public sealed class SidecarWebSocket : IDisposable
             return;
         }
 
-        _session.StartClient(_endPoint, handshake, _options.ConnectTimeout);
+        _session.StartClient(Uri.IdnHost, Uri.IsDefaultPort ? 80 : Uri.Port, handshake, _options.ConnectTimeout, _options.HostLookup);
     }
 
     private void BeginCloseOnLoop() => _session.BeginClose(WebSocketCloseCode.NormalClosure, null);
@@ -452,34 +450,6 @@ public sealed class SidecarWebSocket : IDisposable
         {
             throw new ArgumentException("A WebSocket URI must not have a fragment (RFC 6455 §3).", nameof(uri));
         }
-    }
-
-    private static IPEndPoint Resolve(Uri uri)
-    {
-        int port = uri.IsDefaultPort ? 80 : uri.Port;
-        if (IPAddress.TryParse(uri.IdnHost, out IPAddress? address))
-        {
-            return new IPEndPoint(address, port);
-        }
-
-        IPAddress[] addresses;
-        try
-        {
-            addresses = Dns.GetHostAddresses(uri.IdnHost);
-        }
-        catch (SocketException e)
-        {
-            throw new WebSocketConnectionException($"Could not resolve '{uri.IdnHost}': {e.SocketErrorCode}.", e);
-        }
-
-        if (addresses.Length == 0)
-        {
-            throw new WebSocketConnectionException($"'{uri.IdnHost}' resolved to no address.");
-        }
-
-        // Prefer IPv4: 'localhost' often lists ::1 first while servers listen on 127.0.0.1 only.
-        IPAddress chosen = Array.Find(addresses, a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses[0];
-        return new IPEndPoint(chosen, port);
     }
 
     /// <summary>The session's callbacks, on the loop thread; kept off the public type.</summary>
