@@ -12,7 +12,10 @@ public sealed class SidecarOptions
     /// <summary>The default settings.</summary>
     public static SidecarOptions Default { get; } = new();
 
-    /// <summary>Deadline for the TCP connect and the opening handshake together. Default 10 s.</summary>
+    /// <summary>
+    /// Deadline for resolving the host, connecting (to each of its addresses in turn, RFC 8305) and the opening handshake,
+    /// all together. Default 10 s.
+    /// </summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>

@@ -65,8 +65,10 @@ internal sealed class EndpointConnector : IDisposable
         _lookup = lookup ?? HostLookup.SystemResolver;
     }
 
-    /// <summary>"host:port", as the errors name it.</summary>
-    public string Target => string.Create(CultureInfo.InvariantCulture, $"{_host}:{_port}");
+    /// <summary>"host:port" as the errors name it; an IPv6 literal in brackets, as in a URI (Uri.IdnHost drops them).</summary>
+    public string Target => _host.Contains(':')
+        ? string.Create(CultureInfo.InvariantCulture, $"[{_host}]:{_port}")
+        : string.Create(CultureInfo.InvariantCulture, $"{_host}:{_port}");
 
     /// <summary>Starts resolving, then connecting. Loop thread; the owner hears the outcome later, or already within this call.</summary>
     public void Start()

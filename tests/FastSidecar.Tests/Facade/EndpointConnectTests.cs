@@ -66,6 +66,18 @@ public sealed class EndpointConnectTests
         Assert.Equal(descriptors, OpenDescriptors());
     }
 
+    [IPv6LoopbackFact]
+    public void An_IPv6_literal_is_connected_to_without_a_lookup_and_named_once_in_the_error()
+    {
+        using PortReservation port = PortReservation.On(IPAddress.IPv6Loopback, 0);
+        var options = Options(lookup: (_, _) => throw new InvalidOperationException("an IP literal must not be looked up"));
+
+        var error = Assert.Throws<WebSocketConnectionException>(
+            () => SidecarWebSocket.Connect(new Uri($"ws://[::1]:{port.Port}/"), options));
+
+        Assert.Equal($"Connecting to [::1]:{port.Port} failed: connection refused.", error.Message);
+    }
+
     [Fact]
     public void A_name_in_the_invalid_domain_fails_typed_at_once_without_asking_a_resolver()
     {
