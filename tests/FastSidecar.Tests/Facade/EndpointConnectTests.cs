@@ -214,6 +214,48 @@ public sealed class EndpointConnectTests
     }
 
     [Fact]
+    public void Exit_while_resolving_cancels_the_lookup_and_returns_at_once()
+    {
+        using var started = new ManualResetEventSlim();
+        using var cancelled = new ManualResetEventSlim();
+        var options = Options(lookup: (_, token) =>
+        {
+            token.Register(cancelled.Set);
+            started.Set();
+            return new TaskCompletionSource<IPAddress[]>().Task; // never answers
+        });
+        int baseline = SidecarDiagnostics.LiveConnections;
+        SidecarWebSocket ws = SidecarWebSocket.Start(new Uri("ws://pending.test/"), options);
+        Assert.True(started.Wait(Generous), "the lookup did not start");
+        var clock = Stopwatch.StartNew();
+
+        ShutdownReport report = ws.Exit();
+
+        Assert.True(clock.Elapsed < Margin, $"Exit took {clock.Elapsed.TotalMilliseconds:0} ms");
+        Assert.True(report.ThreadJoined);
+        Assert.True(cancelled.Wait(Generous), "the lookup was not cancelled");
+        Assert.Equal(baseline, SidecarDiagnostics.LiveConnections);
+    }
+
+    [Fact]
+    public void Exit_while_two_attempts_race_closes_both_sockets()
+    {
+        // Two unanswered addresses: after the attempt delay both are pending when Exit comes.
+        using var first = StalledListener.On(IPAddress.Parse("127.0.0.2"), 0);
+        using var second = StalledListener.On(IPAddress.Parse("127.0.0.3"), first.Port);
+        var options = Options(lookup: (_, _) => Task.FromResult<IPAddress[]>([IPAddress.Parse("127.0.0.2"), IPAddress.Parse("127.0.0.3")]));
+        int baseline = SidecarDiagnostics.LiveConnections;
+        int descriptors = OpenDescriptors();
+        SidecarWebSocket ws = SidecarWebSocket.Start(new Uri($"ws://stalled.test:{first.Port}/"), options);
+        Assert.True(SpinWait.SpinUntil(() => SidecarDiagnostics.LiveConnections == baseline + 2, Generous), "the second attempt did not start");
+
+        ws.Exit();
+
+        Assert.Equal(baseline, SidecarDiagnostics.LiveConnections);
+        Assert.Equal(descriptors, OpenDescriptors());
+    }
+
+    [Fact]
     public void Families_are_interleaved_starting_with_the_resolvers_first()
     {
         IPAddress v6a = IPAddress.Parse("2001:db8::1"), v6b = IPAddress.Parse("2001:db8::2"), v6c = IPAddress.Parse("2001:db8::3");
