@@ -48,7 +48,14 @@ internal sealed class ConnectAttempt : ISocketHandler, IDisposable
         SocketError started = StartConnect(_socket, EndPoint);
         if (started == SocketError.InProgress)
         {
-            _registration = _loop.Register(_socket, this, SocketInterest.Write);
+            try
+            {
+                _registration = _loop.Register(_socket, this, SocketInterest.Write);
+            }
+            catch (ObjectDisposedException)
+            {
+                return SocketError.OperationAborted; // the loop is stopping: the caller records and disposes the attempt
+            }
         }
 
         return started;

@@ -57,10 +57,21 @@ public sealed class EndpointConnectTests
         var error = Assert.Throws<WebSocketConnectionException>(
             () => SidecarWebSocket.Connect(new Uri($"ws://localhost:{port.Port}/"), Options()));
 
-        string expected = Socket.OSSupportsIPv6
-            ? $"Connecting to localhost:{port.Port} failed: [::1]:{port.Port} connection refused; 127.0.0.1:{port.Port} connection refused."
-            : $"Connecting to localhost:{port.Port} failed: 127.0.0.1:{port.Port} connection refused.";
-        Assert.Equal(expected, error.Message);
+        if (HostCapabilities.IPv6Loopback)
+        {
+            Assert.Equal($"Connecting to localhost:{port.Port} failed: [::1]:{port.Port} connection refused; 127.0.0.1:{port.Port} connection refused.", error.Message);
+        }
+        else if (Socket.OSSupportsIPv6)
+        {
+            // IPv6 without a loopback address: ::1 is still tried, and fails for its own reason.
+            Assert.StartsWith($"Connecting to localhost:{port.Port} failed: [::1]:{port.Port} ", error.Message, StringComparison.Ordinal);
+            Assert.EndsWith($"; 127.0.0.1:{port.Port} connection refused.", error.Message, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Equal($"Connecting to localhost:{port.Port} failed: 127.0.0.1:{port.Port} connection refused.", error.Message);
+        }
+
         Assert.Equal(SocketError.ConnectionRefused, Assert.IsType<SocketException>(error.InnerException).SocketErrorCode);
         Assert.Equal(baseline, SidecarDiagnostics.LiveConnections);
         Assert.Equal(descriptors, OpenDescriptors());
