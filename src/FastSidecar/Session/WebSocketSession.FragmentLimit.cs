@@ -72,6 +72,14 @@ internal sealed partial class WebSocketSession
     private void OnFragmentTimer()
     {
         _fragmentTimerArmed = false;
+        if (_phase != SessionPhase.Open)
+        {
+            return;
+        }
+
+        // Take what has arrived first: a final fragment waiting in the socket when the loop wakes for this timer
+        // finished the message in time, and the bound is on the peer, not on when the loop got to run.
+        ReceiveFrames();
         CheckFragmentedMessage();
     }
 
