@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net;
 using FastSidecar.Buffers;
 using FastSidecar.Loop;
 using FastSidecar.Protocol;
@@ -38,7 +37,8 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
     private static readonly Action<object?> s_beginClose = static state => ((ClientConnection)state!).BeginCloseOnLoop();
     private static readonly Action<object?> s_abort = static state => ((ClientConnection)state!).AbortOnLoop();
 
-    private readonly EndPoint _endPoint;
+    private readonly string _host;
+    private readonly int _port;
     private ClientHandshake? _handshake;   // until the loop starts the session
     private long _closeDeadline;           // Stopwatch timestamp: Exit's start + CloseTimeout (or long.MaxValue)
 
@@ -52,10 +52,11 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
     // every call from every thread, so it gets a cache line of its own.
     private PaddedLong _queueUsers;
 
-    public ClientConnection(Uri uri, SidecarOptions options, EndPoint endPoint, ClientHandshake handshake)
+    public ClientConnection(Uri uri, SidecarOptions options, ClientHandshake handshake)
     {
         Options = options;
-        _endPoint = endPoint;
+        _host = uri.IdnHost;
+        _port = uri.IsDefaultPort ? 80 : uri.Port;
         _handshake = handshake;
         Pool = options.BufferPool;
         OwnsLoop = options.Loop is null;
@@ -66,6 +67,7 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         Session = new WebSocketSession(Loop, this, WebSocketRole.Client, Pool,
             options.MaxMessageSize, options.CloseTimeout, options.MaxHandshakeHeaderBytes);
         Session.ConfigureKeepAlive(options.KeepAliveInterval, options.KeepAliveTimeout);
+        Session.ConfigureFragmentLimit(options.MaxFragmentedMessageDuration);
         if (!Loop.TryPost(new WorkItem(s_start, this)))
         {
             // Only a shared loop can be stopped already; nothing was started, so there is nothing to release but the rings.
@@ -217,7 +219,7 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
     {
         ClientHandshake handshake = _handshake!;
         _handshake = null;
-        Session.StartClient(_endPoint, handshake, Options.ConnectTimeout);
+        Session.StartClient(_host, _port, handshake, Options.ConnectTimeout, Options.HostLookup);
     }
 
     private void BeginCloseOnLoop()

@@ -56,6 +56,7 @@ internal sealed partial class WebSocketSession
         _heldMessage = default;
         Volatile.Write(ref _receivePaused, 0);
         ProcessInput();
+        CheckFragmentedMessage();
         if (_phase is SessionPhase.Open or SessionPhase.Closing && _receivePaused == 0)
         {
             SetInterest(SocketInterest.Read | WriteInterestIfPending());
@@ -133,6 +134,7 @@ internal sealed partial class WebSocketSession
         _owner.OnOpened(this, _subProtocol);
         // Frames may have arrived in the same read as the end of the handshake, and sends may be queued already.
         ProcessInput();
+        CheckFragmentedMessage();
         DrainOutbound();
     }
 
@@ -145,6 +147,7 @@ internal sealed partial class WebSocketSession
 
         TransportStatus status = _transport.ReceiveAvailable();
         ProcessInput();
+        CheckFragmentedMessage();
         if (_phase == SessionPhase.Closed)
         {
             return;

@@ -3,7 +3,6 @@ using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Sockets;
 using FastSidecar.Loop;
-using FastSidecar.Loop.Interop;
 using FastSidecar.Buffers;
 using FastSidecar.Protocol;
 using FastSidecar.Protocol.Handshake;
@@ -67,53 +66,6 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
         _maxHandshakeHeaderBytes = maxHandshakeHeaderBytes;
     }
 
-    /// <summary>Client role: opens a non-blocking TCP connection and runs the opening handshake under <paramref name="timeout"/>.</summary>
-    public void StartClient(EndPoint endPoint, ClientHandshake handshake, TimeSpan timeout)
-    {
-        _loop.AssertOnLoopThread();
-        Debug.Assert(_phase == SessionPhase.Idle);
-        _clientHandshake = handshake;
-        _loop.Own(this);
-        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { Blocking = false, NoDelay = true };
-        _transport = new SocketTransport(socket, _pool.AsMemoryPool());
-        SidecarDiagnostics.ConnectionOpened();
-        _phase = SessionPhase.Connecting;
-        ArmDeadline(timeout);
-        if (LinuxSocket.IsSupported && endPoint is IPEndPoint ip)
-        {
-            // The pending connect is the normal case, so it must not cost an exception (see LinuxSocket).
-            SocketError started = LinuxSocket.TryStartConnect(socket, ip);
-            if (started == SocketError.Success)
-            {
-                OnConnected();
-            }
-            else if (started == SocketError.InProgress)
-            {
-                SetInterest(SocketInterest.Write);
-            }
-            else
-            {
-                Fail(new WebSocketConnectionException($"Connecting to {endPoint} failed: {started}.", new SocketException((int)started)), sendCloseCode: null);
-            }
-
-            return;
-        }
-
-        try
-        {
-            socket.Connect(endPoint);
-            OnConnected();
-        }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress or SocketError.AlreadyInProgress)
-        {
-            // The usual case for a non-blocking connect: writability (or an error) tells us how it went.
-            SetInterest(SocketInterest.Write);
-        }
-        catch (SocketException e)
-        {
-            Fail(new WebSocketConnectionException($"Connecting to {endPoint} failed: {e.SocketErrorCode}.", e), sendCloseCode: null);
-        }
-    }
 
     /// <summary>Server role: takes an accepted socket and waits for the client's upgrade request under <paramref name="timeout"/>.</summary>
     public void StartServer(Socket accepted, TimeSpan timeout)
@@ -148,9 +100,6 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
     {
         switch (_phase)
         {
-            case SessionPhase.Connecting:
-                CompleteConnect();
-                break;
             case SessionPhase.Handshaking:
             case SessionPhase.Open:
             case SessionPhase.Closing:
@@ -161,13 +110,7 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
 
     void ISocketHandler.OnError()
     {
-        if (_phase == SessionPhase.Connecting)
-        {
-            CompleteConnect();
-            return;
-        }
-
-        if (_phase is SessionPhase.Closed or SessionPhase.Idle)
+        if (_phase is SessionPhase.Closed or SessionPhase.Idle or SessionPhase.Connecting)
         {
             return;
         }
@@ -200,18 +143,6 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
 
         _endKind = _fault is null ? SessionEndKind.Aborted : _endKind;
         Finish(abortive: true);
-    }
-
-    private void CompleteConnect()
-    {
-        SocketError error = ReadSocketError();
-        if (error != SocketError.Success)
-        {
-            Fail(new WebSocketConnectionException($"Connecting failed: {error}.", new SocketException((int)error)), sendCloseCode: null);
-            return;
-        }
-
-        OnConnected();
     }
 
     private void OnConnected()
@@ -290,7 +221,7 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
         switch (_phase)
         {
             case SessionPhase.Connecting:
-                Fail(new WebSocketConnectionException("Connecting timed out.", new SocketException((int)SocketError.TimedOut)), sendCloseCode: null);
+                Fail(ConnectTimedOut(), sendCloseCode: null);
                 break;
             case SessionPhase.Handshaking:
                 Fail(new WebSocketHandshakeException("The opening handshake timed out."), sendCloseCode: null);
@@ -371,6 +302,9 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
         _phase = SessionPhase.Closed;
         CancelDeadline();
         StopKeepAlive();
+        StopFragmentTimer();
+        _connector?.Dispose();
+        _connector = null;
         TakeDeferredViolation();
         _registration?.Dispose();
         _registration = null;
