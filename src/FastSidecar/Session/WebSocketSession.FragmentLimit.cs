@@ -21,8 +21,7 @@ internal sealed partial class WebSocketSession
     private TimeSpan _maxFragmentedMessageDuration = Timeout.InfiniteTimeSpan;
     private long _timedFragmentedMessage;   // the reader's number of the message being timed; 0 when none
     private long _timedFragmentedSince;     // loop timestamp when that message was first seen
-    private LoopTimer _fragmentTimer;
-    private bool _fragmentTimerArmed;
+    private TimerSlot _fragmentTimer;
 
     /// <summary>
     /// Loop thread, before the session starts: a fragmented message still unfinished <paramref name="maxDuration"/> after
@@ -62,16 +61,15 @@ internal sealed partial class WebSocketSession
             return;
         }
 
-        if (!_fragmentTimerArmed)
+        if (!_fragmentTimer.IsArmed)
         {
-            _fragmentTimer = _loop.ScheduleTimer(_maxFragmentedMessageDuration - elapsed, s_onFragmentTimer, this);
-            _fragmentTimerArmed = true;
+            _fragmentTimer.Arm(_loop, _maxFragmentedMessageDuration - elapsed, s_onFragmentTimer, this);
         }
     }
 
     private void OnFragmentTimer()
     {
-        _fragmentTimerArmed = false;
+        _fragmentTimer.OnFired();
         if (_phase != SessionPhase.Open)
         {
             return;
@@ -85,10 +83,6 @@ internal sealed partial class WebSocketSession
 
     private void StopFragmentTimer()
     {
-        if (_fragmentTimerArmed)
-        {
-            _loop.CancelTimer(_fragmentTimer);
-            _fragmentTimerArmed = false;
-        }
+        _fragmentTimer.Cancel(_loop);
     }
 }

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
-using System.Net;
 using System.Net.Sockets;
 using FastSidecar.Loop;
 using FastSidecar.Buffers;
@@ -42,8 +40,7 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
     private SocketRegistration? _registration;
     private SocketInterest _interest;
     private ClientHandshake? _clientHandshake;
-    private LoopTimer _deadline;
-    private bool _deadlineArmed;
+    private TimerSlot _deadline;
 
     private SessionPhase _phase;
     private bool _closeSent;
@@ -66,21 +63,6 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
         _maxHandshakeHeaderBytes = maxHandshakeHeaderBytes;
     }
 
-
-    /// <summary>Server role: takes an accepted socket and waits for the client's upgrade request under <paramref name="timeout"/>.</summary>
-    public void StartServer(Socket accepted, TimeSpan timeout)
-    {
-        _loop.AssertOnLoopThread();
-        Debug.Assert(_phase == SessionPhase.Idle);
-        _loop.Own(this);
-        accepted.Blocking = false;
-        accepted.NoDelay = true;
-        _transport = new SocketTransport(accepted, _pool.AsMemoryPool());
-        SidecarDiagnostics.ConnectionOpened();
-        _phase = SessionPhase.Handshaking;
-        ArmDeadline(timeout);
-        SetInterest(SocketInterest.Read);
-    }
 
     void ISocketHandler.OnReadable()
     {
@@ -145,18 +127,6 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
         Finish(abortive: true);
     }
 
-    private void OnConnected()
-    {
-        Debug.Assert(_clientHandshake is not null && _transport is not null);
-        _phase = SessionPhase.Handshaking;
-        _clientHandshake.WriteRequest(_transport.Output);
-        Flush();
-        if (_phase == SessionPhase.Handshaking)
-        {
-            SetInterest(SocketInterest.Read | (_transport.HasPendingOutput ? SocketInterest.Write : SocketInterest.None));
-        }
-    }
-
     private SocketError ReadSocketError()
     {
         try
@@ -202,22 +172,14 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
             return;
         }
 
-        _deadline = _loop.ScheduleTimer(dueIn, s_onDeadline, this);
-        _deadlineArmed = true;
+        _deadline.Arm(_loop, dueIn, s_onDeadline, this);
     }
 
-    private void CancelDeadline()
-    {
-        if (_deadlineArmed)
-        {
-            _loop.CancelTimer(_deadline);
-            _deadlineArmed = false;
-        }
-    }
+    private void CancelDeadline() => _deadline.Cancel(_loop);
 
     private void OnDeadline()
     {
-        _deadlineArmed = false;
+        _deadline.OnFired();
         switch (_phase)
         {
             case SessionPhase.Connecting:
