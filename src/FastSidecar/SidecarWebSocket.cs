@@ -81,7 +81,7 @@ public sealed class SidecarWebSocket : IDisposable
         _loop = options.Loop ?? new SidecarLoop(new SidecarLoopOptions { Name = "FastSidecar " + uri.Authority, WaitStrategy = options.WaitStrategy });
         // Pooled rings: Exit gives them back once it can prove nobody can reach them (see RecycleRings).
         _sendQueue = new BoundedMpscQueue<OutboundMessage>(options.SendQueueCapacity, pooledRing: true);
-        _receiveQueue = new BoundedSpmcQueue<ReceivedMessage>(options.ReceiveQueueCapacity, ReceiverSpin(options.WaitStrategy), pooledRing: true);
+        _receiveQueue = new BoundedSpmcQueue<ReceivedMessage>(options.ReceiveQueueCapacity, _loop.WaitPolicy, pooledRing: true);
         _session = new WebSocketSession(_loop, new Events(this), WebSocketRole.Client, _pool,
             options.MaxMessageSize, options.CloseTimeout, options.MaxHandshakeHeaderBytes);
         _session.ConfigureKeepAlive(options.KeepAliveInterval, options.KeepAliveTimeout);
@@ -415,19 +415,6 @@ public sealed class SidecarWebSocket : IDisposable
         _session.Abort("Exit stopped the connection");
         return ValueTask.CompletedTask;
     }
-
-    /// <summary>
-    /// How long a thread in <c>Receive</c> spins before it parks, matching the loop's wait strategy: waking a parked
-    /// thread costs tens of microseconds on a small virtual machine, about a loopback round trip, so a receiver that
-    /// expects a quick answer spins for about that long; one that asked for <see cref="WaitStrategy.BusySpin"/> never parks
-    /// while its wait lasts, and <see cref="WaitStrategy.Blocking"/> parks almost at once.
-    /// </summary>
-    private static TimeSpan ReceiverSpin(WaitStrategy strategy) => strategy switch
-    {
-        WaitStrategy.BusySpin => TimeSpan.FromDays(1),
-        WaitStrategy.SpinThenPark => TimeSpan.FromMicroseconds(50),
-        _ => TimeSpan.FromMicroseconds(2),
-    };
 
     private static void ValidateUri(Uri uri)
     {

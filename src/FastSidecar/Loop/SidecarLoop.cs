@@ -70,7 +70,8 @@ public sealed partial class SidecarLoop : IDisposable
         _runQueue = RingPool<MpscRing<WorkItem>>.Rent(options.RunQueueCapacity);
         _batchSize = options.RunQueueBatchSize;
         _exceptionHandler = options.CallbackExceptionHandler;
-        _idle = IdleStrategy.Create(options);
+        WaitPolicy = WaitPolicy.For(options.WaitStrategy, options.SpinDuration);
+        _idle = IdleStrategy.Create(WaitPolicy);
         _events = new ReadyEvent[options.MaxReadinessEvents];
         _syncContext = new LoopSynchronizationContext(this);
         _selector = ReadinessSelector.Create(options.ForcePortableSelector, options.MaxReadinessEvents);
@@ -100,6 +101,9 @@ public sealed partial class SidecarLoop : IDisposable
 
     /// <summary>Exceptions thrown by callbacks and caught by the loop (see <see cref="SidecarLoopOptions.CallbackExceptionHandler"/>).</summary>
     public long CallbackFaults => Interlocked.Read(ref _callbackFaults);
+
+    /// <summary>How this loop waits when idle; application threads waiting on this loop's queues follow it too.</summary>
+    internal WaitPolicy WaitPolicy { get; }
 
     /// <summary>True when readiness comes from epoll, false for the portable <c>Socket.Select</c> selector.</summary>
     internal bool UsesEpoll => _selector is EpollSelector;
