@@ -15,7 +15,8 @@ internal static class RoundTripStress
 
     public static Dictionary<(string Peer, ContenderKind Kind), LongHistogram> Run(StressSettings settings, IReadOnlyList<(string Name, Uri Uri)> peers)
     {
-        ContenderKind[] kinds = Enum.GetValues<ContenderKind>();
+        ContenderKind[] kinds = Enum.GetValues<ContenderKind>().Where(k => settings.OnlyContenders?.Contains(k.ToString()) ?? true).ToArray();
+        peers = peers.Where(p => settings.OnlyPeers?.Any(p.Name.StartsWith) ?? true).ToList();
         var histograms = new Dictionary<(string, ContenderKind), LongHistogram>();
         foreach ((string peer, _) in peers)
         {

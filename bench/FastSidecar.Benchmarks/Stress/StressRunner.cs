@@ -53,7 +53,18 @@ internal static class StressRunner
                 string load = MachineLoad.Now();
                 var summaries = histograms.ToDictionary(p => $"{p.Key.Kind} vs {p.Key.Peer}", p => LatencySummary.From(p.Value));
                 results["roundTrip"] = new { Summaries = summaries, LoadAtEnd = load };
-                RoundTripReport.Write(markdown, peers.All.Select(p => p.Name).ToList(), histograms.ToDictionary(p => p.Key, p => LatencySummary.From(p.Value)), load);
+                if (settings.OnlyContenders is null && settings.OnlyPeers is null)
+                {
+                    RoundTripReport.Write(markdown, peers.All.Select(p => p.Name).ToList(), histograms.ToDictionary(p => p.Key, p => LatencySummary.From(p.Value)), load);
+                }
+                else
+                {
+                    foreach ((string name, LatencySummary x) in summaries)
+                    {
+                        Console.WriteLine(Invariant($"  {name}: p50 {x.P50:0.0} µs, p99 {x.P99:0.0} µs"));
+                    }
+                }
+
                 LatencyPlot.Save(Path.Combine(settings.OutputDirectory, "roundtrip-latency.png"),
                     Invariant($"64-byte echo round trip, {settings.RoundTrips:N0} per contender, against the blocking server (load {load})"),
                     histograms.Where(p => p.Key.Peer == "blocking server").Select(p => (p.Key.Kind.ToString(), (HistogramBase)p.Value)).ToList());

@@ -17,6 +17,8 @@ internal sealed record StressSettings
     public long FloodMessages { get; init; } = 2_000_000;
     public int SeedMessages { get; init; } = 50_000;
     public int SeedRounds { get; init; } = 5;
+    public IReadOnlySet<string>? OnlyContenders { get; init; } // round trips: these contenders only (for a scheduler trace of one)
+    public IReadOnlySet<string>? OnlyPeers { get; init; }
     public IReadOnlySet<string> Sections { get; init; } = new HashSet<string> { "roundtrip", "exit", "reinit", "starvation", "flood", "seed" };
 
     public static StressSettings Parse(ReadOnlySpan<string> args)
@@ -40,8 +42,10 @@ internal sealed record StressSettings
                 "--flood-messages" => settings with { FloodMessages = Int(value) },
                 "--seed-messages" => settings with { SeedMessages = Int(value) },
                 "--seed-rounds" => settings with { SeedRounds = Int(value) },
+                "--only" => settings with { OnlyContenders = value.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet() },
+                "--peers" => settings with { OnlyPeers = value.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet() },
                 "--sections" => settings with { Sections = value.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet() },
-                _ => throw new ArgumentException($"Unknown option {name}. Options: --round-trips N --block N --out DIR --exit-cycles N --silent-cycles N --silent-close-timeout-ms N --reinit-cycles N --clean-cycles N --starved-round-trips N --flood-messages N --seed-messages N --seed-rounds N --sections roundtrip,exit,reinit,starvation,flood,seed"),
+                _ => throw new ArgumentException($"Unknown option {name}. Options: --round-trips N --block N --out DIR --exit-cycles N --silent-cycles N --silent-close-timeout-ms N --reinit-cycles N --clean-cycles N --starved-round-trips N --flood-messages N --seed-messages N --seed-rounds N --only KIND,KIND --peers own,blocking,node --sections roundtrip,exit,reinit,starvation,flood,seed"),
             };
         }
 

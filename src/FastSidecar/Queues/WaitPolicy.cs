@@ -13,8 +13,8 @@ namespace FastSidecar.Queues;
 /// a waiter that spins on <c>pause</c> holds a core that the peer it waits for needs, and a peer that is woken onto
 /// that core waits for the spinner to give up (up to a scheduler slice, 4 ms). A waiter that yields on every
 /// iteration (<c>sched_yield</c>) hands the core to any runnable thread at once and takes it back at once when nobody
-/// wants it, so it keeps the latency of spinning without starving anyone: <see cref="WaitStrategy.SpinThenPark"/>
-/// spins that way, on the loop and on the application thread alike. Two yielding spinners (the loop and a caller in
+/// wants it, so it keeps the latency of spinning without starving anyone: every strategy that spins spins that way,
+/// on the loop and on the application thread alike (<see cref="WaitStrategy.BusySpin"/> still never parks). Two yielding spinners (the loop and a caller in
 /// <c>Receive</c>) beat one spinner and one parked thread by a whole thread wake-up per round trip.
 /// </para>
 /// <para>
@@ -86,26 +86,8 @@ internal sealed class WaitPolicy
         long now = start;
         for (int i = 0; i < _spinIterations && now < end; i++)
         {
-            if (Strategy == WaitStrategy.BusySpin)
-            {
-                // Pauses with a yield now and then: the caller asked for a busy core, not for a starved peer.
-                if ((i & 63) == 63)
-                {
-                    Thread.Yield();
-                }
-                else
-                {
-                    Thread.SpinWait(8);
-                }
-
-                now = Stopwatch.GetTimestamp();
-            }
-            else
-            {
-                Thread.Yield();
-                now = Stopwatch.GetTimestamp();
-            }
-
+            Thread.Yield();
+            now = Stopwatch.GetTimestamp();
             if (condition.IsSatisfied)
             {
                 return true;
@@ -127,12 +109,13 @@ internal sealed class WaitPolicy
 
 /// <summary>
 /// A spin budget that follows whether spinning pays, in the manner of adaptive mutexes: the full limit while waits
-/// end within it, halved for every wait that outlasted it, back to the full limit as soon as one wait would have
-/// been caught by spinning. Below an eighth of the limit the budget is zero: the waiter parks at once.
+/// end within a few limits, halved for every wait that lasted longer, back to the full limit as soon as one wait
+/// is short again. Below an eighth of the limit the budget is zero: the waiter parks at once.
 /// </summary>
 /// <remarks>Reads and writes are single volatile accesses of one long; concurrent updates may overwrite each other, which only delays the adaptation.</remarks>
 internal struct AdaptiveSpin
 {
+    private const int PaysWithin = 4; // waits up to this many limits count as waits a spin could catch
     private readonly long _limit;
     private long _ticks;
 
@@ -148,7 +131,9 @@ internal struct AdaptiveSpin
     /// <summary>Updates the budget after a wait of <paramref name="waitedTicks"/> that was or was not met while spinning.</summary>
     public void Learn(long waitedTicks, bool metWhileSpinning)
     {
-        long next = metWhileSpinning || waitedTicks <= _limit ? _limit : Volatile.Read(ref _ticks) / 2;
+        // A wait of the order of the limit would often have been caught by the spin (answers vary): keep spinning.
+        // One many times longer (an idle connection, a slow peer) says spinning is wasted there: halve.
+        long next = metWhileSpinning || waitedTicks <= _limit * PaysWithin ? _limit : Volatile.Read(ref _ticks) / 2;
         Volatile.Write(ref _ticks, next < _limit / 8 ? 0 : next);
     }
 }
