@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using FastSidecar.Queues;
 using FastSidecar.Loop;
+using FastSidecar.Loop.Interop;
 
 namespace FastSidecar;
 
@@ -42,6 +43,7 @@ public sealed partial class SidecarLoop : IDisposable
     private readonly LoopSynchronizationContext _syncContext;
     private readonly int _batchSize;
     private readonly Action<Exception>? _exceptionHandler;
+    private readonly int? _affinity;
 
     // Loop thread only.
     private readonly ReadyEvent[] _events;
@@ -57,6 +59,7 @@ public sealed partial class SidecarLoop : IDisposable
     private long _callbackFaults; // Interlocked
     private long _parks;          // written by the loop thread only (Volatile), read by tests and diagnostics
     private long _wakeSignals;    // Interlocked, slow path only: producers that flipped _parked and signalled the selector
+    private bool _pinned;         // written once by the loop thread before its first cycle (Volatile)
     private long _stopRequestedAt; // Stopwatch timestamp of the first stop request (CAS from 0)
     private TeardownResult? _teardown; // published by the loop thread (Volatile.Write) when teardown is done
 
@@ -67,6 +70,8 @@ public sealed partial class SidecarLoop : IDisposable
         options ??= new SidecarLoopOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.RunQueueBatchSize, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxReadinessEvents, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.ProcessorAffinity ?? 0, nameof(options));
+        _affinity = options.ProcessorAffinity;
         _runQueue = RingPool<MpscRing<WorkItem>>.Rent(options.RunQueueCapacity);
         _batchSize = options.RunQueueBatchSize;
         _exceptionHandler = options.CallbackExceptionHandler;
@@ -95,6 +100,10 @@ public sealed partial class SidecarLoop : IDisposable
 
     /// <summary>True when called on this loop's thread.</summary>
     public bool IsOnLoopThread => Environment.CurrentManagedThreadId == _threadId;
+
+    /// <summary>True once the loop thread has pinned itself to <see cref="SidecarLoopOptions.ProcessorAffinity"/>
+    /// (settled before the loop runs its first work item).</summary>
+    public bool IsPinned => Volatile.Read(ref _pinned);
 
     /// <summary>True until a stop has been requested.</summary>
     public bool IsRunning => Volatile.Read(ref _state) == StateRunning;
@@ -177,6 +186,11 @@ public sealed partial class SidecarLoop : IDisposable
 
     private void ThreadMain()
     {
+        if (_affinity is int processor)
+        {
+            Volatile.Write(ref _pinned, LinuxAffinity.TryPinCurrentThread(processor));
+        }
+
         SynchronizationContext.SetSynchronizationContext(_syncContext);
         try
         {
