@@ -22,6 +22,9 @@ public sealed class EchoPeers : IDisposable
     /// <summary>Name and address of each peer, in table order.</summary>
     public IReadOnlyList<(string Name, Uri Uri)> All { get; }
 
+    /// <summary>The address of <paramref name="kind"/>.</summary>
+    public Uri UriOf(PeerKind kind) => All[(int)kind].Uri;
+
     public void Dispose()
     {
         _node.Dispose();
