@@ -80,7 +80,7 @@ public sealed class SidecarWebSocket : IDisposable
         _ownsLoop = options.Loop is null;
         _loop = options.Loop ?? new SidecarLoop(new SidecarLoopOptions { Name = "FastSidecar " + uri.Authority, WaitStrategy = options.WaitStrategy });
         // Pooled rings: Exit gives them back once it can prove nobody can reach them (see RecycleRings).
-        _sendQueue = new BoundedMpscQueue<OutboundMessage>(options.SendQueueCapacity, pooledRing: true);
+        _sendQueue = new BoundedMpscQueue<OutboundMessage>(options.SendQueueCapacity, _loop.WaitPolicy, pooledRing: true);
         _receiveQueue = new BoundedSpmcQueue<ReceivedMessage>(options.ReceiveQueueCapacity, _loop.WaitPolicy, pooledRing: true);
         _session = new WebSocketSession(_loop, new Events(this), WebSocketRole.Client, _pool,
             options.MaxMessageSize, options.CloseTimeout, options.MaxHandshakeHeaderBytes);
