@@ -66,7 +66,11 @@ public sealed class SidecarOptions
     /// <summary>The largest HTTP header block accepted in the opening handshake, in bytes. Default 16 KiB.</summary>
     public int MaxHandshakeHeaderBytes { get; init; } = 16 * 1024;
 
-    /// <summary>How the loop thread waits when it has nothing to do. Default <see cref="FastSidecar.WaitStrategy.SpinThenPark"/>.</summary>
+    /// <summary>
+    /// How the loop thread waits when it has nothing to do, and how application threads wait in <c>Receive</c> (see
+    /// <see cref="FastSidecar.WaitStrategy"/>). Default <see cref="FastSidecar.WaitStrategy.SpinThenPark"/>. With a shared
+    /// <see cref="Loop"/> the loop's own strategy applies to both, and this setting is not used.
+    /// </summary>
     public WaitStrategy WaitStrategy { get; init; } = WaitStrategy.SpinThenPark;
 
     /// <summary>Subprotocols offered in the handshake, in order of preference.</summary>

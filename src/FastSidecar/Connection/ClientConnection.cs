@@ -62,8 +62,8 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         OwnsLoop = options.Loop is null;
         Loop = options.Loop ?? new SidecarLoop(new SidecarLoopOptions { Name = "FastSidecar " + uri.Authority, WaitStrategy = options.WaitStrategy });
         // Pooled rings: Exit gives them back once it can prove nobody can reach them (see RecycleRings).
-        SendQueue = new BoundedMpscQueue<OutboundMessage>(options.SendQueueCapacity, pooledRing: true);
-        ReceiveQueue = new BoundedSpmcQueue<ReceivedMessage>(options.ReceiveQueueCapacity, ReceiverSpin(options.WaitStrategy), pooledRing: true);
+        SendQueue = new BoundedMpscQueue<OutboundMessage>(options.SendQueueCapacity, Loop.WaitPolicy, pooledRing: true);
+        ReceiveQueue = new BoundedSpmcQueue<ReceivedMessage>(options.ReceiveQueueCapacity, Loop.WaitPolicy, pooledRing: true);
         Session = new WebSocketSession(Loop, this, WebSocketRole.Client, Pool,
             options.MaxMessageSize, options.CloseTimeout, options.MaxHandshakeHeaderBytes);
         Session.ConfigureKeepAlive(options.KeepAliveInterval, options.KeepAliveTimeout);
@@ -298,17 +298,4 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         SendQueue.Complete();
         ReceiveQueue.Complete();
     }
-
-    /// <summary>
-    /// How long a thread in <c>Receive</c> spins before it parks, matching the loop's wait strategy: waking a parked
-    /// thread costs tens of microseconds on a small virtual machine, about a loopback round trip, so a receiver that
-    /// expects a quick answer spins for about that long; one that asked for <see cref="WaitStrategy.BusySpin"/> never parks
-    /// while its wait lasts, and <see cref="WaitStrategy.Blocking"/> parks almost at once.
-    /// </summary>
-    private static TimeSpan ReceiverSpin(WaitStrategy strategy) => strategy switch
-    {
-        WaitStrategy.BusySpin => TimeSpan.FromDays(1),
-        WaitStrategy.SpinThenPark => TimeSpan.FromMicroseconds(50),
-        _ => TimeSpan.FromMicroseconds(2),
-    };
 }

@@ -183,8 +183,19 @@ public sealed class ShutdownProtocolTests(EchoServerFixture fixture) : IClassFix
         });
         receiver.Start();
         sender.Start();
-        Assert.True(SpinWait.SpinUntil(() => ws.PendingSendCount == 2 && sender.ThreadState.HasFlag(System.Threading.ThreadState.WaitSleepJoin), Generous),
-            "the sender never blocked on a full queue");
+        // A sender parks on a full queue also while the loop is still draining it into a socket that has room left;
+        // only a queue that stays full (and a sender that stays parked) says the peer stopped reading.
+        bool Stalled() => ws.PendingSendCount == 2 && sender.ThreadState.HasFlag(System.Threading.ThreadState.WaitSleepJoin);
+        var stalledFor = Stopwatch.StartNew();
+        Assert.True(SpinWait.SpinUntil(() =>
+        {
+            if (!Stalled())
+            {
+                stalledFor.Restart();
+            }
+
+            return stalledFor.ElapsedMilliseconds >= 100;
+        }, Generous), "the sender never blocked on a full queue");
         ShutdownReport report = ws.Exit();
         Assert.True(receiver.Join(Generous));
         Assert.True(sender.Join(Generous));
