@@ -30,9 +30,9 @@ internal static class ShutdownTable
             ? string.Create(CultureInfo.InvariantCulture, $"{(int)code} {code}") + (string.IsNullOrEmpty(report.CloseReason) ? "" : $" \"{report.CloseReason}\"")
             : "none";
         string summary = string.Create(CultureInfo.InvariantCulture,
-            $"close {close}, initiated by {report.CloseInitiator}; messages sent {report.MessagesSent}, not sent {report.MessagesNotSent}, received {report.MessagesReceived}, not consumed {report.MessagesNotConsumed}");
+            $"close {close}, initiated by {report.CloseInitiator.ToWord()}; messages sent {report.MessagesSent}, not sent {report.MessagesNotSent}, received {report.MessagesReceived}, not consumed {report.MessagesNotConsumed}");
         // A normal close by the peer is how the connection ended, not a fault: the summary already says who closed.
-        bool isFault = report.Fault is not null && !(report.Fault is WebSocketClosedException && report.CloseInitiator == "peer");
+        bool isFault = report.Fault is not null && !(report.Fault is WebSocketClosedException && report.CloseInitiator == CloseInitiator.Peer);
         return isFault ? summary + $"; fault: {report.Fault!.GetType().Name}: {report.Fault.Message}" : summary;
     }
 
@@ -48,7 +48,7 @@ internal static class ShutdownTable
         report.Total.Ticks / 10.0,
         report.CloseCode is { } code ? (int)code : null,
         report.CloseReason,
-        report.CloseInitiator,
+        report.CloseInitiator.ToWord(),
         report.MessagesSent,
         report.MessagesNotSent,
         report.MessagesReceived,

@@ -9,7 +9,7 @@ namespace FastSidecar;
 /// </summary>
 public sealed class ShutdownReport
 {
-    internal ShutdownReport(IReadOnlyList<ShutdownStep> steps, WebSocketCloseCode? closeCode, string? closeReason, string closeInitiator,
+    internal ShutdownReport(IReadOnlyList<ShutdownStep> steps, WebSocketCloseCode? closeCode, string? closeReason, CloseInitiator closeInitiator,
         long messagesSent, long messagesNotSent, long messagesReceived, long messagesNotConsumed, bool threadJoined, Exception? fault)
     {
         Steps = steps;
@@ -38,8 +38,8 @@ public sealed class ShutdownReport
     /// <summary>The close reason that went with <see cref="CloseCode"/>.</summary>
     public string? CloseReason { get; }
 
-    /// <summary>Who started the closing: "application", "peer", "error" or "none" (no connection was open).</summary>
-    public string CloseInitiator { get; }
+    /// <summary>Who started the closing (<see cref="CloseInitiator.None"/> when no connection was open).</summary>
+    public CloseInitiator CloseInitiator { get; }
 
     /// <summary>Messages handed to <c>Send</c> that were written to the socket.</summary>
     public long MessagesSent { get; }
@@ -77,11 +77,11 @@ public sealed class ShutdownReport
         text.AppendFormat(CultureInfo.InvariantCulture, Row, "total", FormatDuration(Total), "", "");
         text.AppendFormat(CultureInfo.InvariantCulture,
             "close: {0} ({1}), initiated by {2}; messages sent {3}, not sent {4}, received {5}, not consumed {6}; thread joined: {7}\n",
-            CloseCode is { } code ? ((int)code).ToString(CultureInfo.InvariantCulture) : "none", CloseReason ?? "", CloseInitiator,
+            CloseCode is { } code ? ((int)code).ToString(CultureInfo.InvariantCulture) : "none", CloseReason ?? "", CloseInitiator.ToWord(),
             MessagesSent, MessagesNotSent, MessagesReceived, MessagesNotConsumed, ThreadJoined ? "yes" : "no");
         // A normal close by the peer ends the connection with a WebSocketClosedException, but it is not a fault: the
         // close line above already says who closed and with what.
-        if (Fault is not null && !(Fault is WebSocketClosedException && CloseInitiator == "peer"))
+        if (Fault is not null && !(Fault is WebSocketClosedException && CloseInitiator == CloseInitiator.Peer))
         {
             text.Append("fault: ").Append(Fault.GetType().Name).Append(": ").Append(Fault.Message).Append('\n');
         }

@@ -13,7 +13,10 @@ public sealed class SidecarOptions
     /// <summary>The default settings.</summary>
     public static SidecarOptions Default { get; } = new();
 
-    /// <summary>Deadline for the TCP connect and the opening handshake together. Default 10 s.</summary>
+    /// <summary>
+    /// Deadline for resolving the host, connecting (to each of its addresses in turn, RFC 8305) and the opening handshake,
+    /// all together. Default 10 s.
+    /// </summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
@@ -52,10 +55,23 @@ public sealed class SidecarOptions
     /// <summary>The largest message accepted from the peer, in bytes; a bigger one fails the connection with 1009. Default 16 MiB.</summary>
     public long MaxMessageSize { get; init; } = 16 << 20;
 
+    /// <summary>
+    /// The longest a fragmented message may take from its first frame to its last; a peer still sending fragments after
+    /// this fails the connection with 1008 (policy violation) and a <see cref="WebSocketProtocolException"/>. It bounds a
+    /// peer that holds the connection with a message that never ends (for example endless zero-length continuation
+    /// frames), which the message size limit cannot catch. Checked as frames arrive and by a timer, so a peer that stalls
+    /// mid-message is caught too. Default 60 s; <see cref="Timeout.InfiniteTimeSpan"/> turns the bound off.
+    /// </summary>
+    public TimeSpan MaxFragmentedMessageDuration { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>The largest HTTP header block accepted in the opening handshake, in bytes. Default 16 KiB.</summary>
     public int MaxHandshakeHeaderBytes { get; init; } = 16 * 1024;
 
-    /// <summary>How the loop thread waits when it has nothing to do. Default <see cref="FastSidecar.WaitStrategy.SpinThenPark"/>.</summary>
+    /// <summary>
+    /// How the loop thread waits when it has nothing to do, and how application threads wait in <c>Receive</c> (see
+    /// <see cref="FastSidecar.WaitStrategy"/>). Default <see cref="FastSidecar.WaitStrategy.SpinThenPark"/>. With a shared
+    /// <see cref="Loop"/> the loop's own strategy applies to both, and this setting is not used.
+    /// </summary>
     public WaitStrategy WaitStrategy { get; init; } = WaitStrategy.SpinThenPark;
 
     /// <summary>Subprotocols offered in the handshake, in order of preference.</summary>
@@ -80,6 +96,13 @@ public sealed class SidecarOptions
     /// </summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 
+    /// <summary>
+    /// The resolver for host names that need one (not IP literals, not <c>localhost</c>); null for the system's
+    /// (<see cref="System.Net.Dns.GetHostAddressesAsync(string, CancellationToken)"/>). Internal: a seam for tests of
+    /// slow and failing resolution.
+    /// </summary>
+    internal Func<string, CancellationToken, Task<System.Net.IPAddress[]>>? HostLookup { get; init; }
+
     internal void Validate()
     {
         RequirePositive(ConnectTimeout, nameof(ConnectTimeout));
@@ -88,6 +111,7 @@ public sealed class SidecarOptions
         RequireNonNegative(KeepAliveInterval, nameof(KeepAliveInterval));
         RequireNonNegative(KeepAliveTimeout, nameof(KeepAliveTimeout));
         RequireNonNegative(SendTimeout, nameof(SendTimeout));
+        RequirePositive(MaxFragmentedMessageDuration, nameof(MaxFragmentedMessageDuration));
         RequirePowerOfTwo(SendQueueCapacity, nameof(SendQueueCapacity));
         RequirePowerOfTwo(ReceiveQueueCapacity, nameof(ReceiveQueueCapacity));
         if (MaxMessageSize <= 0 || MaxMessageSize > Array.MaxLength)

@@ -142,8 +142,8 @@ public sealed class SidecarWebSocket : IDisposable
         options.Validate();
         ValidateUri(uri);
         var handshake = new ClientHandshake(uri, options.SubProtocols, options.Headers, options.MaxHandshakeHeaderBytes);
-        EndPoint endPoint = Resolve(uri);
-        return new SidecarWebSocket(uri, new ClientConnection(uri, options, endPoint, handshake));
+        // The name is resolved on the loop, under ConnectTimeout (see Connection/EndpointConnector).
+        return new SidecarWebSocket(uri, new ClientConnection(uri, options, handshake));
     }
 
     /// <summary>
@@ -673,33 +673,5 @@ public sealed class SidecarWebSocket : IDisposable
         {
             throw new ArgumentException("A WebSocket URI must not have a fragment (RFC 6455 §3).", nameof(uri));
         }
-    }
-
-    private static IPEndPoint Resolve(Uri uri)
-    {
-        int port = uri.IsDefaultPort ? 80 : uri.Port;
-        if (IPAddress.TryParse(uri.IdnHost, out IPAddress? address))
-        {
-            return new IPEndPoint(address, port);
-        }
-
-        IPAddress[] addresses;
-        try
-        {
-            addresses = Dns.GetHostAddresses(uri.IdnHost);
-        }
-        catch (SocketException e)
-        {
-            throw new WebSocketConnectionException($"Could not resolve '{uri.IdnHost}': {e.SocketErrorCode}.", e);
-        }
-
-        if (addresses.Length == 0)
-        {
-            throw new WebSocketConnectionException($"'{uri.IdnHost}' resolved to no address.");
-        }
-
-        // Prefer IPv4: 'localhost' often lists ::1 first while servers listen on 127.0.0.1 only.
-        IPAddress chosen = Array.Find(addresses, a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses[0];
-        return new IPEndPoint(chosen, port);
     }
 }

@@ -1,11 +1,13 @@
 using BenchmarkDotNet.Attributes;
 using FastSidecar.Benchmarks.Contenders;
+using FastSidecar.Benchmarks.Peers;
 
 namespace FastSidecar.Benchmarks.RoundTrip;
 
 /// <summary>
-/// One echo round trip against the shared in-process echo server, per contender, 64 B and 4 KiB. The baseline is the
-/// raw socket busy-polling for the echo: the least a round trip can cost on this machine.
+/// One echo round trip per contender, 64 B and 4 KiB, against each of the three peers: the project's own loop server,
+/// a plain blocking thread-per-connection server and Node's <c>ws</c> in another process. The baseline is the raw socket
+/// busy-polling for the echo: the least a round trip can cost on this machine.
 /// </summary>
 /// <remarks>
 /// Each contender connects in its own global setup and disconnects in the cleanup, so a busy-spinning loop never runs
@@ -18,8 +20,14 @@ public class RoundTripBenchmarks
     private const int AsyncBatch = 16;
     private Contender? _contender;
 
+    // Started once per benchmark process; the Node peer exits with this process (its standard input closes).
+    private static readonly Lazy<EchoPeers> s_peers = new(() => new EchoPeers());
+
     [Params(64, 4096)]
     public int Size { get; set; }
+
+    [ParamsAllValues]
+    public PeerKind Peer { get; set; }
 
     [GlobalSetup(Target = nameof(RawBusyPoll))]
     public void SetupRawBusyPoll() => Setup(ContenderKind.RawBusyPoll);
@@ -79,7 +87,7 @@ public class RoundTripBenchmarks
 
     private void Setup(ContenderKind kind)
     {
-        _contender = Contender.Create(kind, SharedEchoServer.Instance.Uri);
+        _contender = Contender.Create(kind, s_peers.Value.UriOf(Peer));
         byte[] payload = new byte[Size];
         Random.Shared.NextBytes(payload);
         _contender.Prepare(payload);

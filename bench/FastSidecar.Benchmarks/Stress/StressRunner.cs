@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using FastSidecar.Benchmarks.Contenders;
+using FastSidecar.Benchmarks.Peers;
 using FastSidecar.Testing;
 using HdrHistogram;
 
@@ -46,15 +47,37 @@ internal static class StressRunner
         {
             if (settings.Sections.Contains("roundtrip"))
             {
-                Console.WriteLine($"(a) round trips: {settings.RoundTrips} per contender, blocks of {settings.BlockSize}");
-                Dictionary<ContenderKind, LongHistogram> histograms = RoundTripStress.Run(settings, server.Uri);
+                Console.WriteLine($"(a) round trips: {settings.RoundTrips} per contender and peer, blocks of {settings.BlockSize}");
+                using var peers = new EchoPeers();
+                Dictionary<(string Peer, ContenderKind Kind), LongHistogram> histograms = RoundTripStress.Run(settings, peers.All);
                 string load = MachineLoad.Now();
-                var summaries = histograms.ToDictionary(p => p.Key.ToString(), p => LatencySummary.From(p.Value));
+                var summaries = histograms.ToDictionary(p => $"{p.Key.Kind} vs {p.Key.Peer}", p => LatencySummary.From(p.Value));
                 results["roundTrip"] = new { Summaries = summaries, LoadAtEnd = load };
-                WriteRoundTrips(markdown, summaries, load);
+                if (settings.OnlyContenders is null && settings.OnlyPeers is null)
+                {
+                    RoundTripReport.Write(markdown, peers.All.Select(p => p.Name).ToList(), histograms.ToDictionary(p => p.Key, p => LatencySummary.From(p.Value)), load);
+                }
+                else
+                {
+                    foreach ((string name, LatencySummary x) in summaries)
+                    {
+                        Console.WriteLine(Invariant($"  {name}: p50 {x.P50:0.0} µs, p99 {x.P99:0.0} µs"));
+                    }
+                }
+
                 LatencyPlot.Save(Path.Combine(settings.OutputDirectory, "roundtrip-latency.png"),
-                    Invariant($"64-byte echo round trip, {settings.RoundTrips:N0} per contender (load {load})"),
-                    histograms.Select(p => (p.Key.ToString(), (HistogramBase)p.Value)).ToList());
+                    Invariant($"64-byte echo round trip, {settings.RoundTrips:N0} per contender, against the blocking server (load {load})"),
+                    histograms.Where(p => p.Key.Peer == "blocking server").Select(p => (p.Key.Kind.ToString(), (HistogramBase)p.Value)).ToList());
+                Flush(settings, results, markdown);
+            }
+
+            if (settings.Sections.Contains("seed"))
+            {
+                Console.WriteLine($"(f) the seed's use: {settings.SeedMessages} × (20 µs work, send 64 B, take replies without waiting) per contender and peer");
+                using var peers = new EchoPeers();
+                SeedUseStress.Result seed = SeedUseStress.Run(settings, peers.All);
+                results["seedUse"] = seed;
+                RoundTripReport.WriteSeedUse(markdown, seed);
                 Flush(settings, results, markdown);
             }
 
@@ -127,21 +150,6 @@ internal static class StressRunner
     {
         File.WriteAllText(Path.Combine(settings.OutputDirectory, "stress.json"), JsonSerializer.Serialize(results, s_json));
         File.WriteAllText(Path.Combine(settings.OutputDirectory, "stress.md"), markdown.ToString());
-    }
-
-    private static void WriteRoundTrips(StringBuilder md, Dictionary<string, LatencySummary> summaries, string load)
-    {
-        LatencySummary floor = summaries[nameof(ContenderKind.RawBusyPoll)];
-        md.AppendLine("## (a) 64-byte echo round trip (µs)").AppendLine();
-        md.AppendLine(Invariant($"Load average at the end: {load}. Ratios are to the raw busy-poll floor of this run.")).AppendLine();
-        md.AppendLine("| contender | count | p50 | p90 | p99 | p99.9 | max | mean | p50 / floor | p99 / floor |");
-        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-        foreach ((string name, LatencySummary s) in summaries)
-        {
-            md.AppendLine(Invariant($"| {name} | {s.Count:N0} | {s.P50:0.0} | {s.P90:0.0} | {s.P99:0.0} | {s.P999:0.0} | {s.Max:0.0} | {s.Mean:0.0} | {s.P50 / floor.P50:0.00} | {s.P99 / floor.P99:0.00} |"));
-        }
-
-        md.AppendLine().AppendLine("Plot: `roundtrip-latency.png`.").AppendLine();
     }
 
     private static void WriteExit(StringBuilder md, ExitStress.Result exit, StressSettings settings)

@@ -15,7 +15,11 @@ internal sealed record StressSettings
     public int CleanCycles { get; init; } = 2_000;
     public int StarvedRoundTrips { get; init; } = 20_000;
     public long FloodMessages { get; init; } = 2_000_000;
-    public IReadOnlySet<string> Sections { get; init; } = new HashSet<string> { "roundtrip", "exit", "reinit", "starvation", "flood" };
+    public int SeedMessages { get; init; } = 50_000;
+    public int SeedRounds { get; init; } = 5;
+    public IReadOnlySet<string>? OnlyContenders { get; init; } // round trips: these contenders only (for a scheduler trace of one)
+    public IReadOnlySet<string>? OnlyPeers { get; init; }
+    public IReadOnlySet<string> Sections { get; init; } = new HashSet<string> { "roundtrip", "exit", "reinit", "starvation", "flood", "seed" };
 
     public static StressSettings Parse(ReadOnlySpan<string> args)
     {
@@ -36,8 +40,12 @@ internal sealed record StressSettings
                 "--clean-cycles" => settings with { CleanCycles = Int(value) },
                 "--starved-round-trips" => settings with { StarvedRoundTrips = Int(value) },
                 "--flood-messages" => settings with { FloodMessages = Int(value) },
+                "--seed-messages" => settings with { SeedMessages = Int(value) },
+                "--seed-rounds" => settings with { SeedRounds = Int(value) },
+                "--only" => settings with { OnlyContenders = value.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet() },
+                "--peers" => settings with { OnlyPeers = value.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet() },
                 "--sections" => settings with { Sections = value.Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet() },
-                _ => throw new ArgumentException($"Unknown option {name}. Options: --round-trips N --block N --out DIR --exit-cycles N --silent-cycles N --silent-close-timeout-ms N --reinit-cycles N --clean-cycles N --starved-round-trips N --flood-messages N --sections roundtrip,exit,reinit,starvation,flood"),
+                _ => throw new ArgumentException($"Unknown option {name}. Options: --round-trips N --block N --out DIR --exit-cycles N --silent-cycles N --silent-close-timeout-ms N --reinit-cycles N --clean-cycles N --starved-round-trips N --flood-messages N --seed-messages N --seed-rounds N --only KIND,KIND --peers own,blocking,node --sections roundtrip,exit,reinit,starvation,flood,seed"),
             };
         }
 

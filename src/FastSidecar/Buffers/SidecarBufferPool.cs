@@ -63,7 +63,7 @@ public sealed class SidecarBufferPool
     /// <summary>Rents an array of at least <paramref name="minimumLength"/> bytes. Its contents are undefined.</summary>
     /// <param name="minimumLength">The smallest length the caller needs; 0 gives the shared empty array.</param>
     /// <returns>An array that must be given back through <see cref="Return"/> exactly once.</returns>
-    public byte[] Rent(int minimumLength)
+    internal byte[] Rent(int minimumLength)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(minimumLength);
         if (minimumLength == 0)
@@ -89,7 +89,7 @@ public sealed class SidecarBufferPool
     /// <summary>Returns an array obtained from <see cref="Rent"/>. Returning the empty array is a no-op.</summary>
     /// <param name="array">The rented array; the caller must not touch it afterwards.</param>
     /// <remarks>In tracking mode a second return of the same array (or an array this pool never rented) fails a debug assertion and is otherwise ignored.</remarks>
-    public void Return(byte[] array)
+    internal void Return(byte[] array)
     {
         bool returned = TryReturn(array);
         Debug.Assert(returned, "An array was returned to SidecarBufferPool twice, or was never rented from it.");

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net;
 using FastSidecar.Buffers;
 using FastSidecar.Diagnostics;
 using FastSidecar.Loop;
@@ -41,7 +40,8 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
     private static readonly Action<object?> s_beginClose = static state => ((ClientConnection)state!).BeginCloseOnLoop();
     private static readonly Action<object?> s_abort = static state => ((ClientConnection)state!).AbortOnLoop();
 
-    private readonly EndPoint _endPoint;
+    private readonly string _host;
+    private readonly int _port;
     private readonly long _startedAt = Stopwatch.GetTimestamp(); // for the connect duration (log and histogram)
     private ClientHandshake? _handshake;   // until the loop starts the session
     private long _closeDeadline;           // Stopwatch timestamp: Exit's start + CloseTimeout (or long.MaxValue)
@@ -58,22 +58,24 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
     // every call from every thread, so it gets a cache line of its own.
     private PaddedLong _queueUsers;
 
-    public ClientConnection(Uri uri, SidecarOptions options, EndPoint endPoint, ClientHandshake handshake)
+    public ClientConnection(Uri uri, SidecarOptions options, ClientHandshake handshake)
     {
         Options = options;
         Uri = uri;
         Logger = options.LoggerFactory?.CreateLogger(SidecarLog.Category) ?? NullLogger.Instance;
-        _endPoint = endPoint;
+        _host = uri.IdnHost;
+        _port = uri.IsDefaultPort ? 80 : uri.Port;
         _handshake = handshake;
         Pool = options.BufferPool;
         OwnsLoop = options.Loop is null;
         Loop = options.Loop ?? new SidecarLoop(new SidecarLoopOptions { Name = "FastSidecar " + uri.Authority, WaitStrategy = options.WaitStrategy });
         // Pooled rings: Exit gives them back once it can prove nobody can reach them (see RecycleRings).
-        SendQueue = new BoundedMpscQueue<OutboundMessage>(options.SendQueueCapacity, pooledRing: true);
-        ReceiveQueue = new BoundedSpmcQueue<ReceivedMessage>(options.ReceiveQueueCapacity, ReceiverSpin(options.WaitStrategy), pooledRing: true);
+        SendQueue = new BoundedMpscQueue<OutboundMessage>(options.SendQueueCapacity, Loop.WaitPolicy, pooledRing: true);
+        ReceiveQueue = new BoundedSpmcQueue<ReceivedMessage>(options.ReceiveQueueCapacity, Loop.WaitPolicy, pooledRing: true);
         Session = new WebSocketSession(Loop, this, WebSocketRole.Client, Pool,
             options.MaxMessageSize, options.CloseTimeout, options.MaxHandshakeHeaderBytes);
         Session.ConfigureKeepAlive(options.KeepAliveInterval, options.KeepAliveTimeout);
+        Session.ConfigureFragmentLimit(options.MaxFragmentedMessageDuration);
         // Registered before the start is posted: the loop may end the session (a refused connect) before this thread
         // runs another line, and the end's removal must find the entry.
         SidecarLog.Connecting(Logger, uri);
@@ -238,7 +240,7 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
     {
         ClientHandshake handshake = _handshake!;
         _handshake = null;
-        Session.StartClient(_endPoint, handshake, Options.ConnectTimeout);
+        Session.StartClient(_host, _port, handshake, Options.ConnectTimeout, Options.HostLookup);
     }
 
     private void BeginCloseOnLoop()
@@ -403,17 +405,4 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         };
         SidecarLog.Closed(Logger, Uri, code, end.CloseReason, initiator);
     }
-
-    /// <summary>
-    /// How long a thread in <c>Receive</c> spins before it parks, matching the loop's wait strategy: waking a parked
-    /// thread costs tens of microseconds on a small virtual machine, about a loopback round trip, so a receiver that
-    /// expects a quick answer spins for about that long; one that asked for <see cref="WaitStrategy.BusySpin"/> never parks
-    /// while its wait lasts, and <see cref="WaitStrategy.Blocking"/> parks almost at once.
-    /// </summary>
-    private static TimeSpan ReceiverSpin(WaitStrategy strategy) => strategy switch
-    {
-        WaitStrategy.BusySpin => TimeSpan.FromDays(1),
-        WaitStrategy.SpinThenPark => TimeSpan.FromMicroseconds(50),
-        _ => TimeSpan.FromMicroseconds(2),
-    };
 }

@@ -28,16 +28,16 @@ internal readonly struct ShutdownSequence(ClientConnection connection, bool wasO
         connection.StopDelivery();
         connection.SendQueue.Complete();
         connection.ReceiveQueue.Complete();
-        steps.Add(new ShutdownStep("stop taking work", Stopwatch.GetElapsedTime(start), ShutdownOutcome.Completed, "sends refused, delivery stopped"));
+        steps.Add(new ShutdownStep(ShutdownStepKind.StopTakingWork, Stopwatch.GetElapsedTime(start), ShutdownOutcome.Completed, "sends refused, delivery stopped"));
 
         // 2. Close the WebSocket, waiting on the session's end event, never by polling.
         start = Stopwatch.GetTimestamp();
-        string initiator;
+        CloseInitiator initiator;
         ShutdownStep closeStep;
         if (connection.HasEnded)
         {
-            initiator = connection.End.Kind == SessionEndKind.ClosedByPeer ? "peer" : "error";
-            closeStep = new ShutdownStep("close the WebSocket", Stopwatch.GetElapsedTime(start), ShutdownOutcome.Skipped,
+            initiator = connection.End.Kind == SessionEndKind.ClosedByPeer ? CloseInitiator.Peer : CloseInitiator.Error;
+            closeStep = new ShutdownStep(ShutdownStepKind.CloseWebSocket, Stopwatch.GetElapsedTime(start), ShutdownOutcome.Skipped,
                 $"already closed ({connection.End.Kind})");
         }
         else
@@ -47,16 +47,16 @@ internal readonly struct ShutdownSequence(ClientConnection connection, bool wasO
             bool ended = connection.Ended.Wait(Remaining(exitStartedAt, options.CloseTimeout, s_timerSlack));
             // Who started the closing is what the session saw, not who asked last: a peer close (or a failure) already
             // under way when Exit was called finishes under Exit's wait but was not started by it.
-            initiator = !wasOpen ? "none"
-                : !ended ? "application"
+            initiator = !wasOpen ? CloseInitiator.None
+                : !ended ? CloseInitiator.Application
                 : connection.End.Kind switch
                 {
-                    SessionEndKind.ClosedByPeer => "peer",
-                    SessionEndKind.Failed => "error",
-                    SessionEndKind.Aborted => "none",
-                    _ => "application",
+                    SessionEndKind.ClosedByPeer => CloseInitiator.Peer,
+                    SessionEndKind.Failed => CloseInitiator.Error,
+                    SessionEndKind.Aborted => CloseInitiator.None,
+                    _ => CloseInitiator.Application,
                 };
-            closeStep = new ShutdownStep("close the WebSocket", Stopwatch.GetElapsedTime(start), CloseOutcome(ended, connection.End),
+            closeStep = new ShutdownStep(ShutdownStepKind.CloseWebSocket, Stopwatch.GetElapsedTime(start), CloseOutcome(ended, connection.End),
                 ended ? CloseDetail(connection.End) : "the loop did not finish the close in time");
         }
 
@@ -95,15 +95,15 @@ internal readonly struct ShutdownSequence(ClientConnection connection, bool wasO
                 connection.RecycleRings();
             }
 
-            joinStep = new ShutdownStep("join the thread", Stopwatch.GetElapsedTime(start), joined ? ShutdownOutcome.Completed : ShutdownOutcome.TimedOut,
+            joinStep = new ShutdownStep(ShutdownStepKind.JoinThread, Stopwatch.GetElapsedTime(start), joined ? ShutdownOutcome.Completed : ShutdownOutcome.TimedOut,
                 joined ? "loop thread ended" : $"loop thread still running after {options.JoinTimeout}");
         }
         else
         {
-            joinStep = new ShutdownStep("join the thread", TimeSpan.Zero, ShutdownOutcome.Skipped, "shared loop: its owner joins it");
+            joinStep = new ShutdownStep(ShutdownStepKind.JoinThread, TimeSpan.Zero, ShutdownOutcome.Skipped, "shared loop: its owner joins it");
         }
 
-        steps.Add(new ShutdownStep("stop the loop", stopped, stopOutcome, countsExact
+        steps.Add(new ShutdownStep(ShutdownStepKind.StopLoop, stopped, stopOutcome, countsExact
             ? $"{connection.MessagesNotSentFromQueue} queued sends not sent, {connection.MessagesNotConsumed} received not consumed"
             : "the loop still holds the connection: queued messages were left to it, uncounted"));
         steps.Add(joinStep);
@@ -111,7 +111,7 @@ internal readonly struct ShutdownSequence(ClientConnection connection, bool wasO
         return new ShutdownReport(steps, end.CloseCode, end.CloseReason, initiator,
             end.MessagesSent, end.MessagesNotSent + connection.MessagesNotSentFromQueue, connection.MessagesReceived,
             connection.MessagesNotConsumed + connection.MessagesDroppedAtExit, joined,
-            initiator == "application" ? null : end.Fault);
+            initiator == CloseInitiator.Application ? null : end.Fault);
     }
 
     /// <summary>Drains both queues once the loop let go of the session; false (nothing touched) if it has not.</summary>

@@ -28,7 +28,7 @@ internal static class ExitReporting
             activity.SetTag("url.full", connection.Uri.ToString());
             activity.SetTag("websocket.close.code", code);
             activity.SetTag("websocket.close.reason", report.CloseReason);
-            activity.SetTag("fastsidecar.close.initiator", report.CloseInitiator);
+            activity.SetTag("fastsidecar.close.initiator", report.CloseInitiator.ToWord());
             activity.SetTag("fastsidecar.thread_joined", report.ThreadJoined);
             foreach (ShutdownStep step in report.Steps)
             {

@@ -13,7 +13,10 @@ public static class SidecarDiagnostics
     /// <summary>Loop threads started and not yet stopped.</summary>
     public static int LiveLoops => SidecarLoop.LiveLoops;
 
-    /// <summary>Connections (client and embedded-server sessions) whose socket is not yet closed.</summary>
+    /// <summary>
+    /// Connections (client and embedded-server sessions) whose socket is not yet closed, counting each socket a client
+    /// opened for a connection attempt (RFC 8305 may race two) until it is closed or becomes the connection's.
+    /// </summary>
     public static int LiveConnections => Volatile.Read(ref s_liveConnections);
 
     /// <summary>Buffers rented from <see cref="SidecarBufferPool.Shared"/> and not yet returned.</summary>

@@ -37,7 +37,7 @@ internal static partial class SidecarLog
     [LoggerMessage(EventId = 7, EventName = "Exited", Level = LogLevel.Information,
         Message = "Exit of {Uri} took {TotalMilliseconds:0.000} ms: close {CloseCode} ({CloseReason}) initiated by {Initiator}; " +
                   "messages sent {Sent}, not sent {NotSent}, received {Received}, not consumed {NotConsumed}; thread joined: {ThreadJoined}")]
-    public static partial void Exited(ILogger logger, Uri uri, double totalMilliseconds, int? closeCode, string? closeReason, string initiator,
+    public static partial void Exited(ILogger logger, Uri uri, double totalMilliseconds, int? closeCode, string? closeReason, CloseInitiator initiator,
         long sent, long notSent, long received, long notConsumed, bool threadJoined);
 
     [LoggerMessage(EventId = 8, EventName = "ExitStep", Level = LogLevel.Debug,

@@ -33,8 +33,8 @@ public sealed class WebSocketProtocolException : SidecarWebSocketException
     /// <summary>Creates a protocol violation that closes the connection with <paramref name="closeCode"/>.</summary>
     public WebSocketProtocolException(WebSocketCloseCode closeCode, string message) : base(message, closeCode) { }
 
-    /// <summary>The close code this violation calls for.</summary>
-    public new WebSocketCloseCode CloseCode => base.CloseCode!.Value;
+    /// <summary>The close code this violation calls for (the inherited <see cref="SidecarWebSocketException.CloseCode"/>, never null here).</summary>
+    internal WebSocketCloseCode ViolationCode => CloseCode!.Value;
 }
 
 /// <summary>The opening handshake failed: the server answered with something other than a valid upgrade, or broke a limit.</summary>

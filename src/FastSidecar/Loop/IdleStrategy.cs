@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FastSidecar.Queues;
 
 namespace FastSidecar.Loop;
 
@@ -11,11 +12,12 @@ namespace FastSidecar.Loop;
 /// </remarks>
 internal abstract class IdleStrategy
 {
-    public static IdleStrategy Create(SidecarLoopOptions options) => options.WaitStrategy switch
+    /// <summary>The loop's side of <paramref name="policy"/>.</summary>
+    public static IdleStrategy Create(WaitPolicy policy) => policy.Strategy switch
     {
         WaitStrategy.Blocking => new BlockingIdleStrategy(),
         WaitStrategy.BusySpin => new BusySpinIdleStrategy(),
-        _ => new SpinThenParkIdleStrategy(options.SpinDuration),
+        _ => new SpinThenParkIdleStrategy(policy.SpinTicks),
     };
 
     /// <summary>The cycle did work: restart the back-off.</summary>
@@ -35,107 +37,80 @@ internal sealed class BlockingIdleStrategy : IdleStrategy
     public override int Idle(SidecarLoop loop) => loop.Park();
 }
 
-/// <summary>Never parks: pauses the core briefly and polls sockets every few idle cycles. Lowest latency; one core stays busy.</summary>
+/// <summary>Never parks: alternately polls the sockets without waiting and yields the core. Lowest latency; one core stays busy
+/// whenever nobody else wants it.</summary>
 /// <remarks>
-/// Polling on every idle cycle would put a system call (~1 µs) between two looks at the run queue and double the
-/// pick-up latency of posted work; every fourth cycle keeps socket readiness within a few hundred nanoseconds.
+/// Yielding rather than pausing (see <see cref="SpinThenParkIdleStrategy"/>): with pause instructions, a peer or an
+/// application thread woken onto the loop's core waited for the scheduler to preempt the loop, a whole time slice.
 /// </remarks>
 internal sealed class BusySpinIdleStrategy : IdleStrategy
 {
-    private const int PollEvery = 4;
     private int _idleCycles;
 
     public override void Reset() => _idleCycles = 0;
 
     public override int Idle(SidecarLoop loop)
     {
-        if (++_idleCycles % PollEvery == 0)
+        if ((++_idleCycles & 1) == 0)
         {
             return loop.PollReadiness();
         }
 
-        Thread.SpinWait(1); // a pause instruction: no system call, frees pipeline resources for a hyper-thread sibling
+        Thread.Yield();
         return 0;
     }
 }
 
 /// <summary>
-/// Backs off in three steps: spins for a bounded time (polling sockets every few iterations), then yields the
-/// processor a few times, then parks until woken. Work arriving soon after the last work is picked up at
-/// spinning speed; an idle loop costs no CPU once parked.
+/// Spins for as long as spinning has lately paid (an <see cref="AdaptiveSpin"/> budget, at most the policy's spin
+/// duration), then parks until woken. Each spin iteration either polls the sockets without waiting or yields the core.
 /// </summary>
 /// <remarks>
-/// The yield step matters on an oversubscribed machine: a thread that only spins can hold the core that the producer
-/// it is waiting for needs, and then waits a whole scheduler time slice; <see cref="Thread.Yield"/> hands the core over
-/// while staying runnable.
+/// Why yield rather than pause: on a machine with few cores the thread this loop waits for (the peer answering our
+/// frame, the application thread that will post the next message) may have been woken onto this very core. A
+/// <c>pause</c> loop keeps it waiting until the spin ends or the scheduler preempts us (a time slice, 4 ms); a
+/// <c>sched_yield</c> lets it run at once and costs about a microsecond when nobody is waiting, about what a poll of
+/// the sockets costs anyway. The budget is wall time, so the time other threads run during our yields counts against it.
 /// </remarks>
 internal sealed class SpinThenParkIdleStrategy : IdleStrategy
 {
-    private enum Phase
-    {
-        Spinning,
-        Yielding,
-        Parking,
-    }
+    private AdaptiveSpin _budget;
+    private long _idleSince; // Stopwatch timestamp of the first idle cycle since the last work; 0 while working
+    private bool _parked;    // parked at least once since _idleSince: the spin did not pay
+    private int _iterations;
 
-    private const int PollEvery = 4;        // epoll_wait(0) costs ~0.5-1 µs here; interleaving keeps the run-queue check tight
-    private const int YieldIterations = 4;
-    private readonly long _spinTicks;
-    private Phase _phase;
-    private long _idleSince;                // Stopwatch timestamp of the first idle cycle since the last work
-    private int _iterations;                // within the current phase
-
-    public SpinThenParkIdleStrategy(TimeSpan spinDuration) =>
-        _spinTicks = Math.Max(0, (long)(spinDuration.TotalSeconds * Stopwatch.Frequency));
+    public SpinThenParkIdleStrategy(long spinTicks) => _budget = new AdaptiveSpin(spinTicks);
 
     public override void Reset()
     {
-        _phase = Phase.Spinning;
-        _idleSince = 0;
-        _iterations = 0;
+        if (_idleSince != 0)
+        {
+            _budget.Learn(Stopwatch.GetTimestamp() - _idleSince, metWhileSpinning: !_parked);
+            _idleSince = 0;
+            _parked = false;
+        }
     }
 
     public override int Idle(SidecarLoop loop)
     {
-        switch (_phase)
+        long now = Stopwatch.GetTimestamp();
+        if (_idleSince == 0)
         {
-            case Phase.Spinning:
-                long now = Stopwatch.GetTimestamp();
-                if (_idleSince == 0)
-                {
-                    _idleSince = now;
-                }
-
-                // Bounded by time, not by a count: an iteration that polls the sockets is a system call whose cost
-                // varies several-fold between machines (and under a hypervisor), so a count could spin for milliseconds.
-                if (now - _idleSince >= _spinTicks)
-                {
-                    _phase = Phase.Yielding;
-                    _iterations = 0;
-                    goto case Phase.Yielding;
-                }
-
-                if (++_iterations % PollEvery == 0)
-                {
-                    return loop.PollReadiness();
-                }
-
-                Thread.SpinWait(1);
-                return 0;
-
-            case Phase.Yielding:
-                if (++_iterations > YieldIterations)
-                {
-                    _phase = Phase.Parking;
-                    goto case Phase.Parking;
-                }
-
-                Thread.Yield();
-                return loop.PollReadiness();
-
-            case Phase.Parking:
-            default:
-                return loop.Park();
+            _idleSince = now;
         }
+
+        if (!_parked && now - _idleSince < _budget.Ticks)
+        {
+            if ((++_iterations & 1) == 0)
+            {
+                return loop.PollReadiness();
+            }
+
+            Thread.Yield();
+            return 0;
+        }
+
+        _parked = true;
+        return loop.Park();
     }
 }

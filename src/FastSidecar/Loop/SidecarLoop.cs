@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using FastSidecar.Queues;
 using FastSidecar.Loop;
+using FastSidecar.Loop.Interop;
 
 namespace FastSidecar;
 
@@ -42,6 +43,7 @@ public sealed partial class SidecarLoop : IDisposable
     private readonly LoopSynchronizationContext _syncContext;
     private readonly int _batchSize;
     private readonly Action<Exception>? _exceptionHandler;
+    private readonly int? _affinity;
 
     // Loop thread only.
     private readonly ReadyEvent[] _events;
@@ -56,6 +58,7 @@ public sealed partial class SidecarLoop : IDisposable
     private long _callbackFaults; // Interlocked
     private long _parks;          // written by the loop thread only (Volatile), read by tests and diagnostics
     private long _wakeSignals;    // Interlocked, slow path only: producers that flipped _parked and signalled the selector
+    private bool _pinned;         // written once by the loop thread before its first cycle (Volatile)
     private long _stopRequestedAt; // Stopwatch timestamp of the first stop request (CAS from 0)
     private TeardownResult? _teardown; // published by the loop thread (Volatile.Write) when teardown is done
 
@@ -66,10 +69,13 @@ public sealed partial class SidecarLoop : IDisposable
         options ??= new SidecarLoopOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.RunQueueBatchSize, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxReadinessEvents, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.ProcessorAffinity ?? 0, nameof(options));
+        _affinity = options.ProcessorAffinity;
         _runQueue = RingPool<MpscRing<WorkItem>>.Rent(options.RunQueueCapacity);
         _batchSize = options.RunQueueBatchSize;
         _exceptionHandler = options.CallbackExceptionHandler;
-        _idle = IdleStrategy.Create(options);
+        WaitPolicy = WaitPolicy.For(options.WaitStrategy, options.SpinDuration);
+        _idle = IdleStrategy.Create(WaitPolicy);
         _events = new ReadyEvent[options.MaxReadinessEvents];
         _syncContext = new LoopSynchronizationContext(this);
         _selector = ReadinessSelector.Create(options.ForcePortableSelector, options.MaxReadinessEvents);
@@ -94,11 +100,18 @@ public sealed partial class SidecarLoop : IDisposable
     /// <summary>True when called on this loop's thread.</summary>
     public bool IsOnLoopThread => Environment.CurrentManagedThreadId == _threadId;
 
+    /// <summary>True once the loop thread has pinned itself to <see cref="SidecarLoopOptions.ProcessorAffinity"/>
+    /// (settled before the loop runs its first work item).</summary>
+    public bool IsPinned => Volatile.Read(ref _pinned);
+
     /// <summary>True until a stop has been requested.</summary>
     public bool IsRunning => Volatile.Read(ref _state) == StateRunning;
 
     /// <summary>Exceptions thrown by callbacks and caught by the loop (see <see cref="SidecarLoopOptions.CallbackExceptionHandler"/>).</summary>
     public long CallbackFaults => Interlocked.Read(ref _callbackFaults);
+
+    /// <summary>How this loop waits when idle; application threads waiting on this loop's queues follow it too.</summary>
+    internal WaitPolicy WaitPolicy { get; }
 
     /// <summary>True when readiness comes from epoll, false for the portable <c>Socket.Select</c> selector.</summary>
     internal bool UsesEpoll => _selector is EpollSelector;
@@ -150,6 +163,11 @@ public sealed partial class SidecarLoop : IDisposable
 
     private void ThreadMain()
     {
+        if (_affinity is int processor)
+        {
+            Volatile.Write(ref _pinned, LinuxAffinity.TryPinCurrentThread(processor));
+        }
+
         SynchronizationContext.SetSynchronizationContext(_syncContext);
         try
         {

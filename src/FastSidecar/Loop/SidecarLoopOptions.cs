@@ -12,12 +12,22 @@ public sealed class SidecarLoopOptions
     public WaitStrategy WaitStrategy { get; set; } = WaitStrategy.SpinThenPark;
 
     /// <summary>
-    /// How long <see cref="WaitStrategy.SpinThenPark"/> keeps spinning after the last work before it yields a few times
-    /// and parks. Default 50 µs: longer than a loopback round trip, so a reply is picked up at spinning speed, and short
-    /// enough that an idle loop hands its core back (on a small machine the peer or the application needs it). Spinning
-    /// polls the sockets without waiting every few iterations, so it is not free: keep it near the latency it hides.
+    /// The longest <see cref="WaitStrategy.SpinThenPark"/> spins (yielding the core, polling sockets between yields)
+    /// after the last work before it parks; threads waiting in <c>Receive</c> on this loop's connections spin as long.
+    /// Default 50 µs: longer than a loopback round trip, so a reply is picked up at spinning speed, and short enough
+    /// that an idle loop hands its core back soon. The spin is adaptive: it stops on its own when waits last many
+    /// times longer than this, and resumes as soon as one is short again.
     /// </summary>
     public TimeSpan SpinDuration { get; set; } = TimeSpan.FromMicroseconds(50);
+
+    /// <summary>
+    /// The processor (0-based) to pin the loop thread to, or null (the default) to let the scheduler place it. Pinning
+    /// spares the loop migrations and cold caches, which pays when that core is kept for the loop (isolated, or
+    /// <see cref="WaitStrategy.BusySpin"/> on a machine with cores to spare); on a machine whose few cores are shared it
+    /// can only take choices away from the scheduler. Linux only (<c>sched_setaffinity</c>); ignored elsewhere, and when
+    /// the kernel refuses (a processor outside the process's cpuset): <see cref="SidecarLoop.IsPinned"/> says which.
+    /// </summary>
+    public int? ProcessorAffinity { get; set; }
 
     /// <summary>Capacity of the lock-free run queue; a power of two. When full, posts overflow to a locked queue (never dropped).</summary>
     public int RunQueueCapacity { get; set; } = 4096;
@@ -29,7 +39,7 @@ public sealed class SidecarLoopOptions
     public int MaxReadinessEvents { get; set; } = 256;
 
     /// <summary>Use the portable <c>Socket.Select</c> selector even on Linux (for tests and for comparing the two).</summary>
-    public bool ForcePortableSelector { get; set; }
+    internal bool ForcePortableSelector { get; set; }
 
     /// <summary>
     /// Receives exceptions thrown by work items, timer callbacks and socket handlers. The loop catches them

@@ -4,18 +4,23 @@ namespace FastSidecar;
 public enum WaitStrategy
 {
     /// <summary>
-    /// Park in the readiness wait until a socket is ready, the next timer is due, or a producer wakes the loop.
-    /// Lowest CPU use; every wake-up of a parked loop pays for a system call and a thread wake-up.
+    /// Park in the readiness wait until a socket is ready, the next timer is due, or a producer wakes the loop; threads
+    /// waiting in <c>Receive</c> park at once too. Lowest CPU use; every wake-up of a parked thread pays for a system
+    /// call and a thread wake-up (a request and its answer: three).
     /// </summary>
     Blocking = 0,
 
     /// <summary>
-    /// Spin for a bounded time, <see cref="SidecarLoopOptions.SpinDuration"/> (50 µs by default), polling sockets
-    /// without waiting every few iterations, then yield the processor a few times, then park as <see cref="Blocking"/>
-    /// does. Bursty traffic is answered at spinning speed; an idle loop costs no CPU.
+    /// After the last work, spin by yielding the core (polling sockets between yields) for up to
+    /// <see cref="SidecarLoopOptions.SpinDuration"/> while spinning has lately paid, then park as <see cref="Blocking"/>
+    /// does; threads waiting in <c>Receive</c> spin the same way. Quick answers are picked up at spinning speed, a
+    /// thread woken onto a spinning core (the peer, the application) runs at once, and an idle loop costs no CPU.
     /// </summary>
     SpinThenPark = 1,
 
-    /// <summary>Never park: poll sockets and queues continuously. Lowest latency; burns one core for the loop's lifetime.</summary>
+    /// <summary>
+    /// Never park: poll sockets and queues continuously, yielding the core between polls; threads waiting in
+    /// <c>Receive</c> yield until their message comes. Lowest latency; keeps a core busy whenever no other thread wants it.
+    /// </summary>
     BusySpin = 2,
 }

@@ -53,6 +53,11 @@ internal sealed class FrameReader : IDisposable
     private int _messageLength;
     private Utf8Validator _utf8;
 
+    // Whether the message being assembled began with a non-final frame, and how many such messages have begun: the
+    // session bounds how long one may take, and the number tells it apart from the next one (see CurrentFragmentedMessage).
+    private bool _messageFragmented;
+    private long _fragmentedMessagesBegun;
+
     // The payload of the control frame being read, and after it completes, of the last control event.
     private readonly byte[] _control = new byte[MaxControlPayload];
     private int _controlLength;
@@ -73,6 +78,13 @@ internal sealed class FrameReader : IDisposable
 
     /// <summary>The payload of the last Ping, Pong or Close; valid until the next <see cref="Read"/>.</summary>
     public ReadOnlySpan<byte> ControlPayload => _control.AsSpan(0, _controlLength);
+
+    /// <summary>
+    /// The number (1, 2, ...) of the fragmented message being assembled, or 0 when none is: a message whose first frame
+    /// had FIN clear counts from that frame until its final fragment ends. Lets the owner time one message, and see
+    /// when the next one begins, without a clock in the parser.
+    /// </summary>
+    public long CurrentFragmentedMessage => _inMessage && _messageFragmented ? _fragmentedMessagesBegun : 0;
 
     /// <summary>The status code of the last close frame; 1005 when it had none.</summary>
     public ushort CloseCode { get; private set; } = (ushort)WebSocketCloseCode.Empty;
@@ -258,6 +270,8 @@ internal sealed class FrameReader : IDisposable
                 _messageType = header.Opcode == Opcode.Text ? MessageType.Text : MessageType.Binary;
                 _messageLength = 0;
                 _utf8.Reset();
+                _messageFragmented = !header.Fin;
+                _fragmentedMessagesBegun += _messageFragmented ? 1 : 0;
                 _messageBuffer = _pool.Rent(length);
                 break;
             case Opcode.Continuation:

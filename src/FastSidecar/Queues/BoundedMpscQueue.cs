@@ -19,14 +19,14 @@ internal sealed class BoundedMpscQueue<T>
     private readonly WaitSignal _space; // producers parked on a full ring wait here
     private volatile bool _completed;
 
-    /// <summary>Creates a queue of <paramref name="capacity"/> slots (a power of two); blocked producers spin
-    /// <paramref name="spinCount"/> times before parking. With <paramref name="pooledRing"/> the ring comes from
+    /// <summary>Creates a queue of <paramref name="capacity"/> slots (a power of two); blocked producers wait as
+    /// <paramref name="waitPolicy"/> says (<see cref="WaitPolicy.Default"/> when null). With <paramref name="pooledRing"/> the ring comes from
     /// <see cref="RingPool{TRing}"/> and may go back there through <see cref="RecycleRing"/>.</summary>
-    public BoundedMpscQueue(int capacity, int spinCount = WaitSignal.DefaultSpinCount, bool pooledRing = false)
+    public BoundedMpscQueue(int capacity, WaitPolicy? waitPolicy = null, bool pooledRing = false)
     {
         _ring = pooledRing ? RingPool<MpscRing<T>>.Rent(capacity) : new MpscRing<T>(capacity);
         _capacity = capacity;
-        _space = new WaitSignal(spinCount);
+        _space = new WaitSignal(waitPolicy ?? WaitPolicy.Default);
     }
 
     /// <summary>The number of slots.</summary>

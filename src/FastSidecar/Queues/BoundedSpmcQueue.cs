@@ -20,22 +20,14 @@ internal sealed class BoundedSpmcQueue<T>
     private readonly WaitSignal _items; // consumers parked on an empty ring wait here
     private volatile bool _completed;
 
-    /// <summary>Creates a queue of <paramref name="capacity"/> slots (a power of two); waiting consumers spin
-    /// <paramref name="spinCount"/> times before parking. With <paramref name="pooledRing"/> the ring comes from
+    /// <summary>Creates a queue of <paramref name="capacity"/> slots (a power of two); waiting consumers wait as
+    /// <paramref name="waitPolicy"/> says (<see cref="WaitPolicy.Default"/> when null). With <paramref name="pooledRing"/> the ring comes from
     /// <see cref="RingPool{TRing}"/> and may go back there through <see cref="RecycleRing"/>.</summary>
-    public BoundedSpmcQueue(int capacity, int spinCount = WaitSignal.DefaultSpinCount, bool pooledRing = false)
+    public BoundedSpmcQueue(int capacity, WaitPolicy? waitPolicy = null, bool pooledRing = false)
     {
         _ring = pooledRing ? RingPool<SpmcRing<T>>.Rent(capacity) : new SpmcRing<T>(capacity);
         _capacity = capacity;
-        _items = new WaitSignal(spinCount);
-    }
-
-    /// <summary>Creates a queue whose consumers spin for up to <paramref name="consumerSpin"/> before they park.</summary>
-    public BoundedSpmcQueue(int capacity, TimeSpan consumerSpin, bool pooledRing = false)
-    {
-        _ring = pooledRing ? RingPool<SpmcRing<T>>.Rent(capacity) : new SpmcRing<T>(capacity);
-        _capacity = capacity;
-        _items = new WaitSignal(consumerSpin);
+        _items = new WaitSignal(waitPolicy ?? WaitPolicy.Default);
     }
 
     /// <summary>The number of slots.</summary>

@@ -10,7 +10,7 @@ internal interface IWaitCondition
 }
 
 /// <summary>
-/// Park/wake for threads waiting on a lock-free queue: waiters spin a bounded number of times, then block; a
+/// Park/wake for threads waiting on a lock-free queue: waiters spin as their <see cref="WaitPolicy"/> says, then block; a
 /// notifier pays a fence and one volatile read when nobody is blocked, and a lock and a pulse only when somebody is.
 /// </summary>
 /// <remarks>
@@ -52,38 +52,21 @@ internal interface IWaitCondition
 /// </remarks>
 internal sealed class WaitSignal
 {
-    /// <summary>Spin iterations before parking when the owner does not say: a few tens of microseconds, about what
-    /// waking a parked thread costs on a small virtual machine, so spinning pays when the wait is short.</summary>
-    public const int DefaultSpinCount = 50;
-
     private readonly object _gate = new(); // monitor that waiters block on; held from announcing to blocking
-    private readonly int _spinCount;
+    private readonly WaitPolicy _policy;   // how long and how waiters spin before they park
     // Waiters between announcing (under _gate) and leaving are counted exactly once, in one of two places:
     private int _unsignalled; // ...here while no pulse has been sent on their behalf; read lock-free by notifiers
     private int _signalled;   // ...here once a notifier pulsed for them (written under _gate only)
 
-    /// <summary>Creates a signal whose waiters spin <paramref name="spinCount"/> times (0: park at once).</summary>
-    public WaitSignal(int spinCount = DefaultSpinCount)
+    /// <summary>Creates a signal whose waiters spin as <paramref name="policy"/> says before they park.</summary>
+    public WaitSignal(WaitPolicy policy)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(spinCount);
-        _spinCount = spinCount;
+        ArgumentNullException.ThrowIfNull(policy);
+        _policy = policy;
     }
 
-    /// <summary>
-    /// Creates a signal whose waiters spin for up to <paramref name="spinDuration"/> before they park: for a consumer
-    /// whose producer answers within tens of microseconds (a loopback round trip), a count of iterations cannot say
-    /// how long it spins, a duration can.
-    /// </summary>
-    public WaitSignal(TimeSpan spinDuration)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(spinDuration, TimeSpan.Zero);
-        _spinTicks = (long)(spinDuration.TotalSeconds * Stopwatch.Frequency);
-    }
-
-    /// <summary>The bounded number of spin iterations a waiter makes before it parks (0 when the spin is bounded by time).</summary>
-    public int SpinCount => _spinCount;
-
-    private readonly long _spinTicks; // > 0: spin by time instead of by count
+    /// <summary>The policy waiters follow.</summary>
+    public WaitPolicy Policy => _policy;
 
     /// <summary>The number of threads parked (or about to park, or just woken) right now; a snapshot.</summary>
     public int ParkedCount => Volatile.Read(ref _unsignalled) + Volatile.Read(ref _signalled);
@@ -134,59 +117,16 @@ internal sealed class WaitSignal
             return false;
         }
 
-        if (_spinTicks > 0)
+        long start = Stopwatch.GetTimestamp();
+        if (_policy.SpinUntil(condition, deadline))
         {
-            return SpinForDuration(condition, deadline) || Park(condition, deadline);
+            _policy.LearnWait(Stopwatch.GetTimestamp() - start, metWhileSpinning: true);
+            return true;
         }
 
-        // Spin phase: no Sleep(1) (it costs a scheduler tick); after the first iterations SpinWait yields, which on a
-        // two-core machine lets the very thread we wait for run.
-        SpinWait spinner = default;
-        for (int i = 0; i < _spinCount; i++)
-        {
-            spinner.SpinOnce(sleep1Threshold: -1);
-            if (condition.IsSatisfied)
-            {
-                return true;
-            }
-
-            if (deadline != long.MaxValue && Stopwatch.GetTimestamp() >= deadline)
-            {
-                return false;
-            }
-        }
-
-        return Park(condition, deadline);
-    }
-
-    /// <summary>Spins until the condition holds (true) or the spin budget or the deadline runs out (false).</summary>
-    private bool SpinForDuration<TCondition>(TCondition condition, long deadline)
-        where TCondition : struct, IWaitCondition
-    {
-        long now = Stopwatch.GetTimestamp();
-        long spinEnd = Math.Min(now + _spinTicks, deadline);
-        for (int i = 1; now < spinEnd; i++)
-        {
-            // Pause instructions only, with a yield now and then: on a two-core machine the thread we wait for (or the
-            // peer it waits for) may need this core, and a yield hands it over without giving up our turn.
-            if ((i & 63) == 0)
-            {
-                Thread.Yield();
-            }
-            else
-            {
-                Thread.SpinWait(8);
-            }
-
-            if (condition.IsSatisfied)
-            {
-                return true;
-            }
-
-            now = Stopwatch.GetTimestamp();
-        }
-
-        return condition.IsSatisfied;
+        bool met = Park(condition, deadline);
+        _policy.LearnWait(Stopwatch.GetTimestamp() - start, metWhileSpinning: false);
+        return met;
     }
 
     /// <summary>

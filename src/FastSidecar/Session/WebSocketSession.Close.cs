@@ -1,7 +1,7 @@
+using System.Diagnostics;
 using System.Text;
 using FastSidecar.Protocol;
 using FastSidecar.Loop;
-using FastSidecar.Transport;
 
 namespace FastSidecar.Session;
 
@@ -114,5 +114,51 @@ internal sealed partial class WebSocketSession
             // Keep reading: the peer's close frame, then its FIN (end of stream), are what we wait for now.
             SetInterest(SocketInterest.Read | WriteInterestIfPending());
         }
+    }
+
+    private void OnCloseFrame()
+    {
+        _closeReceived = true;
+        ushort code = _reader.CloseCode;
+        _closeCode ??= (WebSocketCloseCode)code;
+        _closeReason ??= _reader.CloseReason.IsEmpty ? null : Encoding.UTF8.GetString(_reader.CloseReason);
+        if (!_closeSent)
+        {
+            // The peer started the closing handshake: echo its code, RFC 6455 §5.5.1. 1005 is the reader's "no code",
+            // which the writer turns into an empty close frame.
+            _endKind = SessionEndKind.ClosedByPeer;
+            RecordPeerClose();
+            WriteClose(code, default);
+        }
+
+        EnterClosing();
+    }
+
+    private void RecordPeerClose()
+    {
+        _fault ??= new WebSocketClosedException(
+            $"The peer closed the connection ({_reader.CloseCode}).", (WebSocketCloseCode)_reader.CloseCode,
+            _reader.CloseReason.IsEmpty ? null : Encoding.UTF8.GetString(_reader.CloseReason));
+    }
+
+    private void OnEndOfStream()
+    {
+        if (_phase == SessionPhase.Closing && (_closeReceived || _closeSent))
+        {
+            // The TCP close that ends a closing handshake (or follows our failure close): done, cleanly.
+            Finish(abortive: false);
+            return;
+        }
+
+        Fail(new WebSocketConnectionException("The peer closed the TCP connection without a close frame."), sendCloseCode: null);
+    }
+
+    private void WriteClose(ushort code, ReadOnlySpan<byte> reasonUtf8)
+    {
+        Debug.Assert(!_closeSent);
+        _pendingPong.Clear(); // nothing may follow a close frame
+        bool mask = _maskKeys is not null;
+        FrameWriter.WriteClose(_transport!.Output, code, reasonUtf8, mask, mask ? _maskKeys!.NextKey() : 0);
+        _closeSent = true;
     }
 }

@@ -1,10 +1,7 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.IO.Pipelines;
-using System.Text;
 using FastSidecar.Loop;
 using FastSidecar.Protocol;
-using FastSidecar.Protocol.Handshake;
 using FastSidecar.Transport;
 
 namespace FastSidecar.Session;
@@ -56,84 +53,13 @@ internal sealed partial class WebSocketSession
         _heldMessage = default;
         Volatile.Write(ref _receivePaused, 0);
         ProcessInput();
+        CheckFragmentedMessage();
         if (_phase is SessionPhase.Open or SessionPhase.Closing && _receivePaused == 0)
         {
             SetInterest(SocketInterest.Read | WriteInterestIfPending());
         }
 
         Flush();
-    }
-
-    private void ReceiveHandshake()
-    {
-        Debug.Assert(_transport is not null);
-        TransportStatus status = _transport.ReceiveAvailable();
-        PipeReader input = _transport.Input;
-        if (input.TryRead(out ReadResult result))
-        {
-            ReadOnlySequence<byte> buffer = result.Buffer;
-            try
-            {
-                bool complete = _role == WebSocketRole.Client
-                    ? _clientHandshake!.TryReadResponse(ref buffer, out _subProtocol)
-                    : TryAcceptClient(ref buffer);
-                // Bytes after a complete response are frames nobody has looked at yet: leave them unexamined, or the
-                // pipe's next TryRead reports nothing until more bytes arrive (and a server that sent its frames with
-                // the response, then waits for us, would wait forever).
-                input.AdvanceTo(buffer.Start, complete ? buffer.Start : buffer.End);
-                if (complete)
-                {
-                    OnHandshakeComplete();
-                    return;
-                }
-            }
-            catch (WebSocketHandshakeException e)
-            {
-                input.AdvanceTo(result.Buffer.End);
-                Fail(e, sendCloseCode: null);
-                return;
-            }
-        }
-
-        if (status == TransportStatus.EndOfStream)
-        {
-            Fail(new WebSocketHandshakeException("The peer closed the connection during the opening handshake."), sendCloseCode: null);
-        }
-        else if (status == TransportStatus.Failed)
-        {
-            Fail(new WebSocketConnectionException($"The connection failed during the opening handshake: {_transport.LastError}."), sendCloseCode: null);
-        }
-    }
-
-    private string? _subProtocol;
-
-    /// <summary>Server role: the request target (the RFC 6455 §4.2.1 resource name) of the client's upgrade request, what a server routes on; set before <see cref="ISessionOwner.OnOpened"/>.</summary>
-    public string? RequestPath { get; private set; }
-
-    private bool TryAcceptClient(ref ReadOnlySequence<byte> buffer)
-    {
-        if (!ServerHandshake.TryReadRequest(ref buffer, _maxHandshakeHeaderBytes, out ServerHandshakeRequest request))
-        {
-            return false;
-        }
-
-        RequestPath = request.Path;
-
-        ServerHandshake.WriteAccept(_transport!.Output, request, subProtocol: null);
-        return true;
-    }
-
-    private void OnHandshakeComplete()
-    {
-        CancelDeadline();
-        _phase = SessionPhase.Open;
-        _clientHandshake = null;
-        SetInterest(SocketInterest.Read);
-        StartKeepAlive();
-        _owner.OnOpened(this, _subProtocol);
-        // Frames may have arrived in the same read as the end of the handshake, and sends may be queued already.
-        ProcessInput();
-        DrainOutbound();
     }
 
     private void ReceiveFrames()
@@ -145,6 +71,7 @@ internal sealed partial class WebSocketSession
 
         TransportStatus status = _transport.ReceiveAvailable();
         ProcessInput();
+        CheckFragmentedMessage();
         if (_phase == SessionPhase.Closed)
         {
             return;
@@ -274,43 +201,6 @@ internal sealed partial class WebSocketSession
         }
 
         SetInterest(WriteInterestIfPending()); // stop reading: TCP flow control now slows the peer down
-    }
-
-    private void OnCloseFrame()
-    {
-        _closeReceived = true;
-        ushort code = _reader.CloseCode;
-        _closeCode ??= (WebSocketCloseCode)code;
-        _closeReason ??= _reader.CloseReason.IsEmpty ? null : Encoding.UTF8.GetString(_reader.CloseReason);
-        if (!_closeSent)
-        {
-            // The peer started the closing handshake: echo its code, RFC 6455 §5.5.1. 1005 is the reader's "no code",
-            // which the writer turns into an empty close frame.
-            _endKind = SessionEndKind.ClosedByPeer;
-            RecordPeerClose();
-            WriteClose(code, default);
-        }
-
-        EnterClosing();
-    }
-
-    private void RecordPeerClose()
-    {
-        _fault ??= new WebSocketClosedException(
-            $"The peer closed the connection ({_reader.CloseCode}).", (WebSocketCloseCode)_reader.CloseCode,
-            _reader.CloseReason.IsEmpty ? null : Encoding.UTF8.GetString(_reader.CloseReason));
-    }
-
-    private void OnEndOfStream()
-    {
-        if (_phase == SessionPhase.Closing && (_closeReceived || _closeSent))
-        {
-            // The TCP close that ends a closing handshake (or follows our failure close): done, cleanly.
-            Finish(abortive: false);
-            return;
-        }
-
-        Fail(new WebSocketConnectionException("The peer closed the TCP connection without a close frame."), sendCloseCode: null);
     }
 
     private void ReleaseHeldMessage()

@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using FastSidecar.Loop;
 using FastSidecar.Protocol;
-using FastSidecar.Protocol.Handshake;
 using FastSidecar.Transport;
 
 namespace FastSidecar.Session;
@@ -15,13 +13,6 @@ internal sealed partial class WebSocketSession
 
     // 1 while a drain is posted to the loop and has not started; producers post only when they flip it from 0.
     private int _drainScheduled;
-
-    // Pongs written into the output pipe since it last drained to the kernel completely. Up to the limit every ping
-    // gets its own pong, as peers that time their pings expect; past it (a peer that pings and does not read) only
-    // the latest is answered, once the output drains (RFC 6455 §5.5.3), so pongs cannot pile up in the pipe.
-    private const int MaxUnflushedPongs = 64;
-    private int _unflushedPongs;
-    private readonly PendingPong _pendingPong = new();
 
     // Messages whose frames are in the output pipe but not yet all handed to the kernel.
     private long _messagesBuffered;
@@ -94,33 +85,10 @@ internal sealed partial class WebSocketSession
 
     private void OnSocketWritable() => Flush(); // when the socket takes everything, Flush restarts the drain
 
-    /// <summary>Answers a ping now, or, when too many pongs already wait for the output to drain, owes the latest one.</summary>
-    private void AnswerPing(ReadOnlySpan<byte> payload)
-    {
-        if (_unflushedPongs < MaxUnflushedPongs)
-        {
-            WriteFrame(Opcode.Pong, payload);
-            _unflushedPongs++;
-        }
-        else
-        {
-            _pendingPong.Set(payload);
-        }
-    }
-
     private void WriteFrame(Opcode opcode, ReadOnlySpan<byte> payload)
     {
         bool mask = _maskKeys is not null;
         FrameWriter.WriteFrame(_transport!.Output, opcode, fin: true, payload, mask, mask ? _maskKeys!.NextKey() : 0);
-    }
-
-    private void WriteClose(ushort code, ReadOnlySpan<byte> reasonUtf8)
-    {
-        Debug.Assert(!_closeSent);
-        _pendingPong.Clear(); // nothing may follow a close frame
-        bool mask = _maskKeys is not null;
-        FrameWriter.WriteClose(_transport!.Output, code, reasonUtf8, mask, mask ? _maskKeys!.NextKey() : 0);
-        _closeSent = true;
     }
 
     /// <summary>

@@ -14,8 +14,7 @@ internal sealed partial class WebSocketSession
     // Reading stops at the violation; the close frame waits until the application has taken (and answered) the
     // messages that came before it, so peers see replies to good messages before the failure, in stream order.
     private WebSocketProtocolException? _deferredViolation;
-    private LoopTimer _violationTimer;
-    private bool _violationTimerArmed;
+    private TimerSlot _violationTimer;
 
     // 1 once an application thread asked for the deferred failure, so repeated requests post once.
     private int _violationRequested;
@@ -43,8 +42,7 @@ internal sealed partial class WebSocketSession
         }
 
         _deferredViolation = violation;
-        _violationTimer = _loop.ScheduleTimer(s_violationGrace, s_failDeferred, this);
-        _violationTimerArmed = true;
+        _violationTimer.Arm(_loop, s_violationGrace, s_failDeferred, this);
         return true;
     }
 
@@ -73,11 +71,7 @@ internal sealed partial class WebSocketSession
     {
         WebSocketProtocolException? violation = _deferredViolation;
         _deferredViolation = null;
-        if (_violationTimerArmed)
-        {
-            _loop.CancelTimer(_violationTimer);
-            _violationTimerArmed = false;
-        }
+        _violationTimer.Cancel(_loop);
 
         return violation;
     }

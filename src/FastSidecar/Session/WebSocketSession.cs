@@ -1,9 +1,6 @@
-using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
-using System.Net;
 using System.Net.Sockets;
 using FastSidecar.Loop;
-using FastSidecar.Loop.Interop;
 using FastSidecar.Buffers;
 using FastSidecar.Protocol;
 using FastSidecar.Protocol.Handshake;
@@ -43,8 +40,7 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
     private SocketRegistration? _registration;
     private SocketInterest _interest;
     private ClientHandshake? _clientHandshake;
-    private LoopTimer _deadline;
-    private bool _deadlineArmed;
+    private TimerSlot _deadline;
 
     private SessionPhase _phase;
     private bool _closeSent;
@@ -67,68 +63,6 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
         _maxHandshakeHeaderBytes = maxHandshakeHeaderBytes;
     }
 
-    /// <summary>Client role: opens a non-blocking TCP connection and runs the opening handshake under <paramref name="timeout"/>.</summary>
-    public void StartClient(EndPoint endPoint, ClientHandshake handshake, TimeSpan timeout)
-    {
-        _loop.AssertOnLoopThread();
-        Debug.Assert(_phase == SessionPhase.Idle);
-        _clientHandshake = handshake;
-        _loop.Own(this);
-        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { Blocking = false, NoDelay = true };
-        _transport = new SocketTransport(socket, _pool.AsMemoryPool());
-        SidecarDiagnostics.ConnectionOpened();
-        _phase = SessionPhase.Connecting;
-        ArmDeadline(timeout);
-        if (LinuxSocket.IsSupported && endPoint is IPEndPoint ip)
-        {
-            // The pending connect is the normal case, so it must not cost an exception (see LinuxSocket).
-            SocketError started = LinuxSocket.TryStartConnect(socket, ip);
-            if (started == SocketError.Success)
-            {
-                OnConnected();
-            }
-            else if (started == SocketError.InProgress)
-            {
-                SetInterest(SocketInterest.Write);
-            }
-            else
-            {
-                Fail(new WebSocketConnectionException($"Connecting to {endPoint} failed: {started}.", new SocketException((int)started)), sendCloseCode: null);
-            }
-
-            return;
-        }
-
-        try
-        {
-            socket.Connect(endPoint);
-            OnConnected();
-        }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress or SocketError.AlreadyInProgress)
-        {
-            // The usual case for a non-blocking connect: writability (or an error) tells us how it went.
-            SetInterest(SocketInterest.Write);
-        }
-        catch (SocketException e)
-        {
-            Fail(new WebSocketConnectionException($"Connecting to {endPoint} failed: {e.SocketErrorCode}.", e), sendCloseCode: null);
-        }
-    }
-
-    /// <summary>Server role: takes an accepted socket and waits for the client's upgrade request under <paramref name="timeout"/>.</summary>
-    public void StartServer(Socket accepted, TimeSpan timeout)
-    {
-        _loop.AssertOnLoopThread();
-        Debug.Assert(_phase == SessionPhase.Idle);
-        _loop.Own(this);
-        accepted.Blocking = false;
-        accepted.NoDelay = true;
-        _transport = new SocketTransport(accepted, _pool.AsMemoryPool());
-        SidecarDiagnostics.ConnectionOpened();
-        _phase = SessionPhase.Handshaking;
-        ArmDeadline(timeout);
-        SetInterest(SocketInterest.Read);
-    }
 
     void ISocketHandler.OnReadable()
     {
@@ -148,9 +82,6 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
     {
         switch (_phase)
         {
-            case SessionPhase.Connecting:
-                CompleteConnect();
-                break;
             case SessionPhase.Handshaking:
             case SessionPhase.Open:
             case SessionPhase.Closing:
@@ -161,13 +92,7 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
 
     void ISocketHandler.OnError()
     {
-        if (_phase == SessionPhase.Connecting)
-        {
-            CompleteConnect();
-            return;
-        }
-
-        if (_phase is SessionPhase.Closed or SessionPhase.Idle)
+        if (_phase is SessionPhase.Closed or SessionPhase.Idle or SessionPhase.Connecting)
         {
             return;
         }
@@ -200,30 +125,6 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
 
         _endKind = _fault is null ? SessionEndKind.Aborted : _endKind;
         Finish(abortive: true);
-    }
-
-    private void CompleteConnect()
-    {
-        SocketError error = ReadSocketError();
-        if (error != SocketError.Success)
-        {
-            Fail(new WebSocketConnectionException($"Connecting failed: {error}.", new SocketException((int)error)), sendCloseCode: null);
-            return;
-        }
-
-        OnConnected();
-    }
-
-    private void OnConnected()
-    {
-        Debug.Assert(_clientHandshake is not null && _transport is not null);
-        _phase = SessionPhase.Handshaking;
-        _clientHandshake.WriteRequest(_transport.Output);
-        Flush();
-        if (_phase == SessionPhase.Handshaking)
-        {
-            SetInterest(SocketInterest.Read | (_transport.HasPendingOutput ? SocketInterest.Write : SocketInterest.None));
-        }
     }
 
     private SocketError ReadSocketError()
@@ -271,26 +172,18 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
             return;
         }
 
-        _deadline = _loop.ScheduleTimer(dueIn, s_onDeadline, this);
-        _deadlineArmed = true;
+        _deadline.Arm(_loop, dueIn, s_onDeadline, this);
     }
 
-    private void CancelDeadline()
-    {
-        if (_deadlineArmed)
-        {
-            _loop.CancelTimer(_deadline);
-            _deadlineArmed = false;
-        }
-    }
+    private void CancelDeadline() => _deadline.Cancel(_loop);
 
     private void OnDeadline()
     {
-        _deadlineArmed = false;
+        _deadline.OnFired();
         switch (_phase)
         {
             case SessionPhase.Connecting:
-                Fail(new WebSocketConnectionException("Connecting timed out.", new SocketException((int)SocketError.TimedOut)), sendCloseCode: null);
+                Fail(ConnectTimedOut(), sendCloseCode: null);
                 break;
             case SessionPhase.Handshaking:
                 Fail(new WebSocketHandshakeException("The opening handshake timed out."), sendCloseCode: null);
@@ -371,6 +264,9 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
         _phase = SessionPhase.Closed;
         CancelDeadline();
         StopKeepAlive();
+        StopFragmentTimer();
+        _connector?.Dispose();
+        _connector = null;
         TakeDeferredViolation();
         _registration?.Dispose();
         _registration = null;

@@ -1,8 +1,15 @@
 using FastSidecar.Buffers;
 using FastSidecar.Queues;
+using FastSidecar.Tests.Facade;
 
 namespace FastSidecar.Tests.Buffers;
 
+/// <remarks>
+/// Every <see cref="SidecarBufferPool"/> draws its arrays from the process-wide <see cref="SizeClassArrayPool.Shared"/>
+/// rings, which these tests read (free counts, which array comes back next). Tests running in parallel would rent from
+/// and return to the same rings, so this class runs in the non-parallel resource-counting collection.
+/// </remarks>
+[Collection(ResourceCountingGroup.Name)]
 public sealed class CrossThreadReuseTests
 {
     [Theory]

@@ -17,8 +17,10 @@ public sealed class KeepAliveTests(EchoServerFixture fixture) : IClassFixture<Ec
             KeepAliveTimeout = TimeSpan.FromMilliseconds(100),
             CloseTimeout = TimeSpan.FromMilliseconds(100),
         };
-        using var ws = SidecarWebSocket.Connect(peer.Uri, options);
+        // The clock starts before Connect: the keep-alive timer starts at the handshake, inside Connect, so a caller
+        // descheduled on its way out of Connect cannot make the timer look shorter than it was.
         var clock = Stopwatch.StartNew();
+        using var ws = SidecarWebSocket.Connect(peer.Uri, options);
         var error = Assert.Throws<WebSocketConnectionException>(() => ws.Receive(TimeSpan.FromSeconds(10)));
         Assert.Contains("presumed dead", error.Message, StringComparison.Ordinal);
         Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(150), TimeSpan.FromSeconds(5));

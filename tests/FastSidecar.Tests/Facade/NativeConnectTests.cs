@@ -5,6 +5,7 @@ using System.Runtime.ExceptionServices;
 using FastSidecar.Buffers;
 using FastSidecar.Loop.Interop;
 using FastSidecar.Testing;
+using FastSidecar.Tests.Platform;
 
 namespace FastSidecar.Tests.Facade;
 
@@ -12,14 +13,9 @@ namespace FastSidecar.Tests.Facade;
 [Collection(ResourceCountingGroup.Name)]
 public sealed class NativeConnectTests
 {
-    [Fact]
+    [LinuxNativeFact]
     public void Serialized_IPv4_endpoint_is_the_native_sockaddr_in()
     {
-        if (!LinuxSocket.IsSupported)
-        {
-            return; // Linux behaviour: elsewhere the portable connect path runs
-        }
-
         SocketAddress address = new IPEndPoint(IPAddress.Loopback, 0x1F90).Serialize();
         ReadOnlySpan<byte> bytes = address.Buffer.Span[..address.Size];
 
@@ -30,14 +26,9 @@ public sealed class NativeConnectTests
         Assert.True(bytes[8..16].IndexOfAnyExcept((byte)0) < 0);                        // sin_zero
     }
 
-    [Fact]
+    [LinuxNativeFact]
     public void Serialized_IPv6_endpoint_is_the_native_sockaddr_in6()
     {
-        if (!LinuxSocket.IsSupported)
-        {
-            return; // Linux behaviour: elsewhere the portable connect path runs
-        }
-
         SocketAddress address = new IPEndPoint(IPAddress.IPv6Loopback, 0x1F90).Serialize();
         ReadOnlySpan<byte> bytes = address.Buffer.Span[..address.Size];
 
@@ -49,27 +40,17 @@ public sealed class NativeConnectTests
         Assert.Equal(0u, BitConverter.ToUInt32(bytes[24..28]));                          // sin6_scope_id
     }
 
-    [Theory]
-    [InlineData(AddressFamily.InterNetwork)]
-    [InlineData(AddressFamily.InterNetworkV6)]
-    public void Native_connect_reaches_a_loopback_listener_in_both_families(AddressFamily family)
+    [LinuxNativeFact]
+    public void Native_connect_reaches_an_IPv4_loopback_listener() => AssertNativeConnectReaches(IPAddress.Loopback);
+
+    [LinuxNativeFact(requiresIPv6Loopback: true)]
+    public void Native_connect_reaches_an_IPv6_loopback_listener() => AssertNativeConnectReaches(IPAddress.IPv6Loopback);
+
+    private static void AssertNativeConnectReaches(IPAddress loopback)
     {
-        if (!LinuxSocket.IsSupported)
-        {
-            return; // Linux behaviour: elsewhere the portable connect path runs
-        }
-
-        IPAddress loopback = family == AddressFamily.InterNetwork ? IPAddress.Loopback : IPAddress.IPv6Loopback;
+        AddressFamily family = loopback.AddressFamily;
         using var listener = new Socket(family, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            listener.Bind(new IPEndPoint(loopback, 0));
-        }
-        catch (SocketException) when (family == AddressFamily.InterNetworkV6)
-        {
-            return; // no IPv6 on this host: the layout test above still pins the address format
-        }
-
+        listener.Bind(new IPEndPoint(loopback, 0));
         listener.Listen();
         using var client = new Socket(family, SocketType.Stream, ProtocolType.Tcp) { Blocking = false };
         SocketError started = LinuxSocket.TryStartConnect(client, (IPEndPoint)listener.LocalEndPoint!);
@@ -83,14 +64,9 @@ public sealed class NativeConnectTests
         Assert.Equal(42, received[0]);
     }
 
-    [Fact]
+    [LinuxNativeFact]
     public void Native_connect_to_a_closed_port_reports_refusal_without_throwing()
     {
-        if (!LinuxSocket.IsSupported)
-        {
-            return; // Linux behaviour: elsewhere the portable connect path runs
-        }
-
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         var closed = (IPEndPoint)probe.LocalEndPoint!;
@@ -107,14 +83,9 @@ public sealed class NativeConnectTests
         Assert.NotEqual(0, (int)client.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!);
     }
 
-    [Fact]
+    [LinuxNativeFact]
     public void A_connect_echo_exit_cycle_throws_no_exception_on_the_application_or_loop_thread()
     {
-        if (!LinuxSocket.IsSupported)
-        {
-            return; // Linux behaviour: elsewhere the portable connect path runs
-        }
-
         using var server = new LoopbackEchoServer(WaitStrategy.Blocking, new SidecarBufferPool());
         var options = new SidecarOptions { WaitStrategy = WaitStrategy.Blocking };
         string loopThreadName = "FastSidecar " + server.Uri.Authority;

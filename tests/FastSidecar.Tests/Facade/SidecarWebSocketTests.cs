@@ -189,7 +189,8 @@ public sealed class SidecarWebSocketTests(EchoServerFixture fixture) : IClassFix
 
         var pool = new SidecarBufferPool();
         var error = Assert.Throws<WebSocketConnectionException>(() => SidecarWebSocket.Connect(new Uri($"ws://127.0.0.1:{port}/"), Options(pool)));
-        Assert.Contains("ConnectionRefused", error.Message, StringComparison.Ordinal);
+        Assert.Equal($"Connecting to 127.0.0.1:{port} failed: connection refused.", error.Message);
+        Assert.Equal(System.Net.Sockets.SocketError.ConnectionRefused, Assert.IsType<System.Net.Sockets.SocketException>(error.InnerException).SocketErrorCode);
         Assert.Equal(0, pool.Outstanding);
     }
 

@@ -90,7 +90,7 @@ public sealed class TextCloseAndCancellationTests(EchoServerFixture fixture) : I
         ShutdownReport report = ws.Exit(WebSocketCloseStatus.EndpointUnavailable, "going away ✓");
         Assert.Equal(WebSocketCloseCode.EndpointUnavailable, report.CloseCode);
         Assert.Equal("going away ✓", report.CloseReason);
-        Assert.Equal("application", report.CloseInitiator);
+        Assert.Equal(CloseInitiator.Application, report.CloseInitiator);
         Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, ws.CloseStatus);
         Assert.Equal("going away ✓", ws.CloseStatusDescription);
         Assert.Same(report, ws.Exit()); // idempotent: the first status is the one that went out

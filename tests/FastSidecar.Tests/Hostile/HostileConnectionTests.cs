@@ -108,7 +108,7 @@ public sealed class HostileConnectionTests
         Assert.Equal("done", closed.CloseReason);
         ShutdownReport report = ws.Exit();
         Assert.Equal((WebSocketCloseCode)4001, report.CloseCode);
-        Assert.Equal("peer", report.CloseInitiator);
+        Assert.Equal(CloseInitiator.Peer, report.CloseInitiator);
         Assert.Equal(1, report.MessagesReceived);
         var connection = server.WaitForConnection(Generous);
         connection.AssertScriptSucceeded(Generous);
@@ -134,7 +134,7 @@ public sealed class HostileConnectionTests
         AssertWithin(clock.Elapsed, CloseTimeout, "Exit with a server holding TCP open");
         Assert.NotEqual(ShutdownOutcome.Failed, report.Steps[1].Outcome);
         Assert.Equal(WebSocketCloseCode.NormalClosure, report.CloseCode);
-        Assert.Equal("application", report.CloseInitiator);
+        Assert.Equal(CloseInitiator.Application, report.CloseInitiator);
         Assert.True(report.ThreadJoined);
         var connection = server.WaitForConnection(Generous);
         connection.AssertScriptSucceeded(Generous);

@@ -151,7 +151,7 @@ public sealed class HostileFrameTests
 
         ShutdownReport report = ws.Exit();
         Assert.Equal(ShutdownOutcome.Skipped, report.Steps[1].Outcome);
-        Assert.Equal("error", report.CloseInitiator);
+        Assert.Equal(CloseInitiator.Error, report.CloseInitiator);
         Assert.Same(ex, report.Fault);
         Assert.True(report.ThreadJoined);
         AssertClosedWith(server.WaitForConnection(Generous), (ushort)code);

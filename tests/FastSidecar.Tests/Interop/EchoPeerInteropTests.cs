@@ -194,7 +194,7 @@ public abstract class EchoPeerInteropTests<TPeer>
 
         ShutdownReport report = ws.Exit();
         Assert.Equal(ShutdownOutcome.Skipped, report.Steps[1].Outcome);
-        Assert.Equal("peer", report.CloseInitiator);
+        Assert.Equal(CloseInitiator.Peer, report.CloseInitiator);
         Assert.Equal((WebSocketCloseCode)4000, report.CloseCode);
         Assert.Equal(Reason, report.CloseReason);
         Assert.True(report.ThreadJoined);
@@ -261,7 +261,7 @@ public abstract class EchoPeerInteropTests<TPeer>
         Assert.Equal(4, report.Steps.Count);
         Assert.True(report.Steps.All(s => s.Outcome == ShutdownOutcome.Completed), report.ToString());
         Assert.Contains("peer answered", report.Steps[1].Detail, StringComparison.Ordinal);
-        Assert.Equal("application", report.CloseInitiator);
+        Assert.Equal(CloseInitiator.Application, report.CloseInitiator);
         Assert.Equal(WebSocketCloseCode.NormalClosure, report.CloseCode);
         Assert.True(report.ThreadJoined, report.ToString());
         Assert.Equal(sent, report.MessagesSent);

@@ -27,10 +27,11 @@ public sealed class ScriptedServer : IDisposable
     private readonly ManualResetEventSlim _stopping = new();
     private int _disposed;
 
-    /// <summary>Starts listening on 127.0.0.1 with an ephemeral port.</summary>
+    /// <summary>Starts listening on 127.0.0.1 (or <paramref name="address"/>) with an ephemeral port.</summary>
     /// <param name="script">Steps run for each connection, in order. <see cref="ScriptStep.StaySilent"/> may only be last.</param>
     /// <param name="acceptEveryConnection">False: accept one connection, then stop listening (later connects are refused). True: run the script on every connection.</param>
-    public ScriptedServer(IEnumerable<ScriptStep> script, bool acceptEveryConnection = false)
+    /// <param name="address">The loopback address to listen on; 127.0.0.1 when null.</param>
+    public ScriptedServer(IEnumerable<ScriptStep> script, bool acceptEveryConnection = false, IPAddress? address = null)
     {
         _script = [.. script];
         for (var i = 0; i < _script.Count - 1; i++)
@@ -42,7 +43,7 @@ public sealed class ScriptedServer : IDisposable
         }
 
         _acceptEveryConnection = acceptEveryConnection;
-        _listener = new TcpListener(IPAddress.Loopback, 0);
+        _listener = new TcpListener(address ?? IPAddress.Loopback, 0);
         _listener.Start();
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
         _acceptThread = new Thread(AcceptLoop) { IsBackground = true, Name = "ScriptedServer accept" };

@@ -100,6 +100,6 @@ internal static class Frames
         }
 
         Assert.Equal(0, pool.Outstanding);
-        return ex.CloseCode;
+        return ex.ViolationCode;
     }
 }

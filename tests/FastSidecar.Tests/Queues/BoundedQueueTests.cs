@@ -39,7 +39,7 @@ public class BoundedQueueTests
     [Fact]
     public void Mpsc_blocked_enqueue_completes_when_the_consumer_frees_a_slot()
     {
-        var queue = new BoundedMpscQueue<int>(2, spinCount: 0);
+        var queue = new BoundedMpscQueue<int>(2, WaitPolicy.Spins(0));
         queue.TryEnqueue(1);
         queue.TryEnqueue(2);
         var threads = new TestThreads();
@@ -78,7 +78,7 @@ public class BoundedQueueTests
     [Fact]
     public void Mpsc_complete_wakes_every_blocked_producer_and_keeps_queued_items()
     {
-        var queue = new BoundedMpscQueue<int>(2, spinCount: 0);
+        var queue = new BoundedMpscQueue<int>(2, WaitPolicy.Spins(0));
         queue.TryEnqueue(1);
         queue.TryEnqueue(2);
         var results = new QueueWaitResult[3];
@@ -134,7 +134,7 @@ public class BoundedQueueTests
     [Fact]
     public void Spmc_enqueue_wakes_a_parked_consumer()
     {
-        var queue = new BoundedSpmcQueue<int>(4, spinCount: 0);
+        var queue = new BoundedSpmcQueue<int>(4, WaitPolicy.Spins(0));
         var threads = new TestThreads();
         int received = 0;
         QueueWaitResult result = QueueWaitResult.TimedOut;
@@ -183,7 +183,7 @@ public class BoundedQueueTests
     [Fact]
     public void Spmc_complete_wakes_every_parked_consumer()
     {
-        var queue = new BoundedSpmcQueue<int>(4, spinCount: 0);
+        var queue = new BoundedSpmcQueue<int>(4, WaitPolicy.Spins(0));
         var results = new QueueWaitResult[3];
         var items = new int[3];
         var threads = new TestThreads();
@@ -210,6 +210,6 @@ public class BoundedQueueTests
         Assert.Equal(long.MaxValue, WaitSignal.DeadlineFrom(Timeout.InfiniteTimeSpan));
         Assert.Equal(long.MaxValue, WaitSignal.DeadlineFrom(TimeSpan.MaxValue));
         Assert.Throws<ArgumentOutOfRangeException>(() => WaitSignal.DeadlineFrom(TimeSpan.FromTicks(-5)));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new WaitSignal(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => WaitPolicy.Spins(-1));
     }
 }

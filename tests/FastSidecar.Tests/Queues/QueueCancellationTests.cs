@@ -7,7 +7,7 @@ public sealed class QueueCancellationTests
     [Fact]
     public void Dequeue_on_an_empty_queue_returns_Canceled_when_the_token_is_canceled_and_leaves_the_queue_usable()
     {
-        var queue = new BoundedSpmcQueue<int>(4, spinCount: 0);
+        var queue = new BoundedSpmcQueue<int>(4);
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(30));
         Assert.Equal(QueueWaitResult.Canceled, queue.Dequeue(out _, Timeout.InfiniteTimeSpan, cts.Token));
         Assert.True(queue.TryEnqueue(7));
@@ -18,7 +18,7 @@ public sealed class QueueCancellationTests
     [Fact]
     public void Enqueue_on_a_full_queue_returns_Canceled_when_the_token_is_canceled_and_adds_nothing()
     {
-        var queue = new BoundedMpscQueue<int>(2, spinCount: 0);
+        var queue = new BoundedMpscQueue<int>(2);
         Assert.True(queue.TryEnqueue(1));
         Assert.True(queue.TryEnqueue(2));
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(30));
@@ -29,7 +29,7 @@ public sealed class QueueCancellationTests
     [Fact]
     public void A_canceled_token_does_not_hide_an_item_that_arrives_before_the_cancel()
     {
-        var queue = new BoundedSpmcQueue<int>(4, spinCount: 0);
+        var queue = new BoundedSpmcQueue<int>(4);
         using var cts = new CancellationTokenSource();
         var producer = new Thread(() =>
         {
@@ -45,7 +45,7 @@ public sealed class QueueCancellationTests
     [Fact]
     public void Completion_still_wins_over_a_cancelable_wait()
     {
-        var queue = new BoundedSpmcQueue<int>(4, spinCount: 0);
+        var queue = new BoundedSpmcQueue<int>(4);
         using var cts = new CancellationTokenSource();
         var completer = new Thread(() =>
         {

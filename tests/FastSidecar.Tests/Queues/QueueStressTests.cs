@@ -42,8 +42,8 @@ public class QueueStressTests
     [InlineData(8)]
     public void Mpsc_delivers_every_item_once_in_per_producer_order_with_parking_on_both_sides(int producers)
     {
-        var queue = new BoundedMpscQueue<Item>(64, spinCount: 2);
-        var consumerSignal = new WaitSignal(spinCount: 2); // stands in for SidecarLoop.Wake
+        var queue = new BoundedMpscQueue<Item>(64, WaitPolicy.Spins(2));
+        var consumerSignal = new WaitSignal(WaitPolicy.Spins(2)); // stands in for SidecarLoop.Wake
         int perProducer = TotalItems / producers;
         var threads = new TestThreads();
         for (int p = 0; p < producers; p++)
@@ -94,7 +94,7 @@ public class QueueStressTests
     [InlineData(4)]
     public void Spmc_delivers_every_item_exactly_once_to_many_consumers(int consumers)
     {
-        var queue = new BoundedSpmcQueue<Item>(64, spinCount: 2);
+        var queue = new BoundedSpmcQueue<Item>(64, WaitPolicy.Spins(2));
         var taken = new List<int>[consumers];
         var threads = new TestThreads();
         for (int c = 0; c < consumers; c++)
@@ -151,8 +151,8 @@ public class QueueStressTests
         const int Rounds = 5_000;
         // Each side parks without spinning half of the time, so both the spin path and the park path race the
         // producer's notify at random offsets.
-        var ping = new BoundedSpmcQueue<int>(2, spinCount: 0);
-        var pong = new BoundedSpmcQueue<int>(2, spinCount: 3);
+        var ping = new BoundedSpmcQueue<int>(2, WaitPolicy.Spins(0));
+        var pong = new BoundedSpmcQueue<int>(2, WaitPolicy.Spins(3));
         var threads = new TestThreads();
         threads.Start("ponger", () =>
         {
@@ -188,7 +188,7 @@ public class QueueStressTests
         // spins, so over many rounds the enqueue lands everywhere around the consumer's check-announce-park window;
         // the consumer never spins, so every miss of its first check goes through the park path.
         const int Rounds = 30_000;
-        var queue = new BoundedSpmcQueue<int>(2, spinCount: 0);
+        var queue = new BoundedSpmcQueue<int>(2, WaitPolicy.Spins(0));
         int start = 0; // round the producer may start; written by the consumer once it has the previous item
         var threads = new TestThreads();
         threads.Start("producer", () =>
@@ -230,7 +230,7 @@ public class QueueStressTests
         // The queue is full at each start line; the producer's Enqueue and the consumer's TryDequeue leave it after
         // independent random spins, so the freed slot lands everywhere around the producer's check-announce-park window.
         const int Rounds = 30_000;
-        var queue = new BoundedMpscQueue<int>(2, spinCount: 0);
+        var queue = new BoundedMpscQueue<int>(2, WaitPolicy.Spins(0));
         Assert.True(queue.TryEnqueue(-2));
         Assert.True(queue.TryEnqueue(-1));
         int start = 0; // written by the consumer
@@ -272,8 +272,8 @@ public class QueueStressTests
     public void Mpsc_full_queue_ping_pong_with_random_spins_never_loses_a_space_wake_up()
     {
         const int Rounds = 5_000;
-        var queue = new BoundedMpscQueue<int>(2, spinCount: 0);
-        var consumerSignal = new WaitSignal(spinCount: 0);
+        var queue = new BoundedMpscQueue<int>(2, WaitPolicy.Spins(0));
+        var consumerSignal = new WaitSignal(WaitPolicy.Spins(0));
         var threads = new TestThreads();
         threads.Start("producer", () =>
         {

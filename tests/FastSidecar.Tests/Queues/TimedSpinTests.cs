@@ -9,7 +9,7 @@ public sealed class TimedSpinTests
     public void A_consumer_that_spins_by_time_is_woken_whether_the_item_comes_while_it_spins_or_after_it_parked()
     {
         const int Rounds = 2_000;
-        var queue = new BoundedSpmcQueue<int>(2048, consumerSpin: TimeSpan.FromMicroseconds(50)); // never full: only wake-ups are tested
+        var queue = new BoundedSpmcQueue<int>(2048, WaitPolicy.For(WaitStrategy.SpinThenPark, TimeSpan.FromMicroseconds(50))); // never full: only wake-ups are tested
         int refused = 0;
         var producer = new Thread(() =>
         {
@@ -48,7 +48,7 @@ public sealed class TimedSpinTests
     [Fact]
     public void A_timed_spin_honours_a_timeout_shorter_than_the_spin()
     {
-        var queue = new BoundedSpmcQueue<int>(16, consumerSpin: TimeSpan.FromSeconds(1));
+        var queue = new BoundedSpmcQueue<int>(16, WaitPolicy.For(WaitStrategy.SpinThenPark, TimeSpan.FromSeconds(1)));
         var clock = Stopwatch.StartNew();
         Assert.Equal(QueueWaitResult.TimedOut, queue.Dequeue(out _, TimeSpan.FromMilliseconds(20)));
         Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(19), TimeSpan.FromSeconds(2));

@@ -65,7 +65,7 @@ public sealed class ExitDeadlineTests
         var ws = SidecarWebSocket.Connect(server.Uri, HostileServerSupport.Options(pool));
         ShutdownReport report = ws.Exit();
 
-        Assert.Equal("error", report.CloseInitiator);
+        Assert.Equal(CloseInitiator.Error, report.CloseInitiator);
         Assert.Equal(WebSocketCloseCode.Abnormal, report.CloseCode);
 
         Assert.Equal(0, pool.Outstanding);
@@ -88,7 +88,7 @@ public sealed class ExitDeadlineTests
         }
 
         ShutdownReport report = ws.Exit();
-        Assert.Equal("error", report.CloseInitiator);
+        Assert.Equal(CloseInitiator.Error, report.CloseInitiator);
         Assert.Equal(WebSocketCloseCode.Abnormal, report.CloseCode);
         Assert.Equal(0, pool.Outstanding);
     }

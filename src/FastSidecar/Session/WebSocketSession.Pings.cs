@@ -9,11 +9,17 @@ internal sealed partial class WebSocketSession
 
     private TimeSpan _keepAliveInterval = Timeout.InfiniteTimeSpan;
     private TimeSpan _keepAliveTimeout = Timeout.InfiniteTimeSpan;
-    private LoopTimer _keepAliveTimer;
-    private bool _keepAliveArmed;
+    private TimerSlot _keepAliveTimer;
     private bool _heardFromPeer;   // any bytes since the last keep-alive check
     private bool _awaitingPong;    // a probe ping is out and its deadline is running
     private long _keepAlivePings;
+
+    // Pongs written into the output pipe since it last drained to the kernel completely. Up to the limit every ping
+    // gets its own pong, as peers that time their pings expect; past it (a peer that pings and does not read) only
+    // the latest is answered, once the output drains (RFC 6455 §5.5.3), so pongs cannot pile up in the pipe.
+    private const int MaxUnflushedPongs = 64;
+    private int _unflushedPongs;
+    private readonly PendingPong _pendingPong = new();
 
     /// <summary>
     /// Loop thread, before the session starts: after <paramref name="interval"/> without a byte from the peer, send a
@@ -36,22 +42,17 @@ internal sealed partial class WebSocketSession
 
     private void ArmKeepAlive(TimeSpan dueIn)
     {
-        _keepAliveTimer = _loop.ScheduleTimer(dueIn, s_onKeepAlive, this);
-        _keepAliveArmed = true;
+        _keepAliveTimer.Arm(_loop, dueIn, s_onKeepAlive, this);
     }
 
     private void StopKeepAlive()
     {
-        if (_keepAliveArmed)
-        {
-            _loop.CancelTimer(_keepAliveTimer);
-            _keepAliveArmed = false;
-        }
+        _keepAliveTimer.Cancel(_loop);
     }
 
     private void OnKeepAliveTimer()
     {
-        _keepAliveArmed = false;
+        _keepAliveTimer.OnFired();
         if (_phase != SessionPhase.Open)
         {
             return; // closing has deadlines of its own
@@ -82,5 +83,19 @@ internal sealed partial class WebSocketSession
         Flush();
         _awaitingPong = true;
         ArmKeepAlive(_keepAliveTimeout == Timeout.InfiniteTimeSpan ? _keepAliveInterval : _keepAliveTimeout);
+    }
+
+    /// <summary>Answers a ping now, or, when too many pongs already wait for the output to drain, owes the latest one.</summary>
+    private void AnswerPing(ReadOnlySpan<byte> payload)
+    {
+        if (_unflushedPongs < MaxUnflushedPongs)
+        {
+            WriteFrame(Opcode.Pong, payload);
+            _unflushedPongs++;
+        }
+        else
+        {
+            _pendingPong.Set(payload);
+        }
     }
 }

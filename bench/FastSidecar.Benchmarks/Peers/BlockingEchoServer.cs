@@ -1,0 +1,142 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using FastSidecar.Protocol;
+using FastSidecar.Protocol.Handshake;
+
+namespace FastSidecar.Benchmarks.Peers;
+
+/// <summary>
+/// A peer the library does not drive: a plain blocking echo server, one thread per connection, written the way a
+/// straightforward server is written on <see cref="Socket"/> (blocking <c>recv</c>, one <c>send</c> per frame). It
+/// shares the process with the client but none of the client's threads, so a client that spins against it competes
+/// for cores with a thread it cannot see. Echoes data frames unmasked, answers pings, echoes a close and hangs up.
+/// </summary>
+public sealed class BlockingEchoServer : IDisposable
+{
+    private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+    private readonly Thread _acceptThread;
+
+    public BlockingEchoServer()
+    {
+        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener.Listen(128);
+        Uri = new Uri($"ws://127.0.0.1:{((IPEndPoint)_listener.LocalEndPoint!).Port}/");
+        _acceptThread = new Thread(Accept) { IsBackground = true, Name = "blocking echo accept" };
+        _acceptThread.Start();
+    }
+
+    public Uri Uri { get; }
+
+    public void Dispose()
+    {
+        _listener.Dispose();
+        _acceptThread.Join(TimeSpan.FromSeconds(5));
+    }
+
+    private void Accept()
+    {
+        while (true)
+        {
+            Socket connection;
+            try
+            {
+                connection = _listener.Accept();
+            }
+            catch (SocketException)
+            {
+                return; // the listener was disposed
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+
+            connection.NoDelay = true;
+            new Thread(() => Serve(connection)) { IsBackground = true, Name = "blocking echo" }.Start();
+        }
+    }
+
+    private static void Serve(Socket socket)
+    {
+        using (socket)
+        {
+            byte[] buffer = new byte[1 << 20];
+            byte[] output = new byte[(1 << 20) + FrameHeader.MaxLength];
+            try
+            {
+                int length = Handshake(socket, buffer);
+                while (true)
+                {
+                    // Parse every whole frame held, then read more; a frame larger than the buffer ends the session.
+                    int offset = 0;
+                    while (FrameHeader.TryRead(buffer.AsSpan(offset, length - offset), out FrameHeader header, out int headerLength)
+                        && length - offset - headerLength >= header.PayloadLength)
+                    {
+                        Span<byte> payload = buffer.AsSpan(offset + headerLength, (int)header.PayloadLength);
+                        Masking.Apply(payload, header.MaskKey, 0);
+                        offset += headerLength + payload.Length;
+                        if (header.Opcode != Opcode.Pong)
+                        {
+                            Opcode reply = header.Opcode == Opcode.Ping ? Opcode.Pong : header.Opcode;
+                            socket.Send(output, 0, Frame(output, reply, header.Fin, payload), SocketFlags.None);
+                        }
+
+                        if (header.Opcode == Opcode.Close)
+                        {
+                            socket.Shutdown(SocketShutdown.Both);
+                            return;
+                        }
+                    }
+
+                    buffer.AsSpan(offset, length - offset).CopyTo(buffer);
+                    length -= offset;
+                    int n = socket.Receive(buffer, length, buffer.Length - length, SocketFlags.None);
+                    if (n == 0 || length + n == buffer.Length)
+                    {
+                        return;
+                    }
+
+                    length += n;
+                }
+            }
+            catch (SocketException)
+            {
+            }
+        }
+    }
+
+    private static int Frame(byte[] output, Opcode opcode, bool fin, ReadOnlySpan<byte> payload)
+    {
+        var header = new FrameHeader(fin, 0, opcode, masked: false, 0, payload.Length);
+        int headerLength = header.Write(output);
+        payload.CopyTo(output.AsSpan(headerLength));
+        return headerLength + payload.Length;
+    }
+
+    /// <summary>Answers the upgrade request; returns how many bytes after it are already in <paramref name="buffer"/>.</summary>
+    private static int Handshake(Socket socket, byte[] buffer)
+    {
+        int length = 0;
+        while (true)
+        {
+            int n = socket.Receive(buffer, length, buffer.Length - length, SocketFlags.None);
+            if (n == 0)
+            {
+                throw new SocketException((int)SocketError.ConnectionReset);
+            }
+
+            length += n;
+            var sequence = new ReadOnlySequence<byte>(buffer, 0, length);
+            if (ServerHandshake.TryReadRequest(ref sequence, 16 * 1024, out ServerHandshakeRequest request))
+            {
+                var answer = new ArrayBufferWriter<byte>(256);
+                ServerHandshake.WriteAccept(answer, request, subProtocol: null);
+                socket.Send(answer.WrittenSpan);
+                int rest = (int)sequence.Length;
+                buffer.AsSpan(length - rest, rest).CopyTo(buffer);
+                return rest;
+            }
+        }
+    }
+}
