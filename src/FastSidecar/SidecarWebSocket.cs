@@ -104,7 +104,7 @@ public sealed class SidecarWebSocket : IDisposable
         options ??= SidecarOptions.Default;
         options.Validate();
         ValidateUri(uri);
-        var handshake = new ClientHandshake(uri, options.SubProtocols, options.Headers, options.MaxHandshakeHeaderBytes);
+        var handshake = new ClientHandshake(uri, options.SubProtocols, options.Headers, options.MaxHandshakeHeaderBytes, options.Deflate);
         EndPoint endPoint = Resolve(uri);
         return new SidecarWebSocket(uri, new ClientConnection(uri, options, endPoint, handshake));
     }

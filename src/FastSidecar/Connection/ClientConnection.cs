@@ -64,7 +64,10 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         SendQueue = new BoundedMpscQueue<OutboundMessage>(options.SendQueueCapacity, pooledRing: true);
         ReceiveQueue = new BoundedSpmcQueue<ReceivedMessage>(options.ReceiveQueueCapacity, ReceiverSpin(options.WaitStrategy), pooledRing: true);
         Session = new WebSocketSession(Loop, this, WebSocketRole.Client, Pool,
-            options.MaxMessageSize, options.CloseTimeout, options.MaxHandshakeHeaderBytes);
+            options.MaxMessageSize, options.CloseTimeout, options.MaxHandshakeHeaderBytes)
+        {
+            MinimumDeflateSize = options.MinimumDeflateSize,
+        };
         Session.ConfigureKeepAlive(options.KeepAliveInterval, options.KeepAliveTimeout);
         if (!Loop.TryPost(new WorkItem(s_start, this)))
         {

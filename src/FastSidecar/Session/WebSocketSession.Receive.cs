@@ -127,6 +127,7 @@ internal sealed partial class WebSocketSession
     {
         CancelDeadline();
         _phase = SessionPhase.Open;
+        StartDeflate(_clientHandshake?.NegotiatedDeflate);
         _clientHandshake = null;
         SetInterest(SocketInterest.Read);
         StartKeepAlive();
