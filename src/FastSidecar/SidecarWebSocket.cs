@@ -51,6 +51,9 @@ public sealed class SidecarWebSocket : IDisposable
     /// <summary>The subprotocol the server selected, or null.</summary>
     public string? SubProtocol => _connection.SubProtocol;
 
+    /// <summary>True once the connection opened with permessage-deflate in force (set on the loop before the open is published).</summary>
+    internal bool IsDeflateNegotiated => _connection.Session.IsDeflateNegotiated;
+
     /// <summary>The current state.</summary>
     public SidecarWebSocketState State =>
         _exited ? SidecarWebSocketState.Exited

@@ -20,6 +20,8 @@ internal sealed unsafe class MessageDeflater : IDisposable
     private const int CompressionLevel = 6; // zlib's default, as ClientWebSocket and the common servers use
     private const int InitialOutput = 4096;
 
+    private static ReadOnlySpan<byte> EmptyMessage => [0x00];
+
     private ZStream* _stream;
     private bool _live;
     private int _windowBits;
@@ -46,6 +48,13 @@ internal sealed unsafe class MessageDeflater : IDisposable
     public ReadOnlySpan<byte> Compress(ReadOnlySpan<byte> payload)
     {
         Debug.Assert(_live && _pool is not null);
+        if (payload.IsEmpty)
+        {
+            // zlib emits nothing for a second flush without input; an empty stored block at a block boundary is the
+            // RFC's own encoding of an empty message (§7.2.3.6) and leaves both windows as they are.
+            return EmptyMessage;
+        }
+
         // Stored blocks cost 5 bytes per 64 KiB, and the flush at most 6 more: a first guess that is almost never short.
         EnsureOutput(payload.Length + (payload.Length >> 10) + 64, 0);
         int written = 0;
