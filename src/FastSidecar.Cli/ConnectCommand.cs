@@ -24,15 +24,17 @@ internal static class ConnectCommand
             Description = "After end of input, keep printing until no message has arrived for this long",
             DefaultValueFactory = _ => 500,
         };
+        var deflate = new Option<bool>("--deflate") { Description = "Offer permessage-deflate (RFC 7692) with the default parameters" };
         var command = new Command("connect", "Send lines of standard input as text messages and print what arrives")
         {
-            uri, subProtocols, headers, linger,
+            uri, subProtocols, headers, linger, deflate,
         };
-        command.SetAction(parse => Run(environment, parse.GetValue(uri)!, parse.GetValue(subProtocols) ?? [], parse.GetValue(headers) ?? [], parse.GetValue(linger)));
+        command.SetAction(parse => Run(environment, parse.GetValue(uri)!, parse.GetValue(subProtocols) ?? [], parse.GetValue(headers) ?? [], parse.GetValue(linger),
+            parse.GetValue(deflate)));
         return command;
     }
 
-    private static int Run(CliEnvironment environment, string uriText, string[] subProtocols, string[] headerTexts, int lingerMilliseconds)
+    private static int Run(CliEnvironment environment, string uriText, string[] subProtocols, string[] headerTexts, int lingerMilliseconds, bool deflate)
     {
         TextWriter error = environment.Error;
         if (!Uri.TryCreate(uriText, UriKind.Absolute, out Uri? uri))
@@ -60,7 +62,12 @@ internal static class ConnectCommand
             headers.Add(new(text[..colon].Trim(), text[(colon + 1)..].Trim()));
         }
 
-        var options = new SidecarOptions { SubProtocols = subProtocols, Headers = headers };
+        var options = new SidecarOptions
+        {
+            SubProtocols = subProtocols,
+            Headers = headers,
+            Deflate = deflate ? new System.Net.WebSockets.WebSocketDeflateOptions() : null,
+        };
         SidecarWebSocket ws;
         try
         {
