@@ -291,8 +291,10 @@ internal sealed partial class FrameReader : IDisposable
                 _utf8.Reset();
                 _messageCompressed = header.Rsv == Rsv1;
                 _compressedLength = 0;
-                // A compressed message's size is known only once inflated: start from a guess and grow by doubling.
-                _messageBuffer = _pool.Rent(_messageCompressed ? (int)Math.Min(_maxMessageSize, Math.Max(4096, (long)length * 4)) : length);
+                // A compressed message's size is known only once inflated: start from a guess (text feeds compress to a
+                // quarter or better) and grow by doubling. The guess stays small because a full receive queue holds
+                // thousands of these buffers, and an oversized size class overflows its pool.
+                _messageBuffer = _pool.Rent(_messageCompressed ? (int)Math.Min(_maxMessageSize, Math.Max(256, (long)length * 4)) : length);
                 break;
             case Opcode.Continuation:
                 if (!_messageCompressed)
