@@ -31,7 +31,7 @@ internal sealed class ClientHandshake
     private readonly string[] _subProtocols;
     private readonly int _maxHeaderBytes;
 
-    // The permessage-deflate offer, or null when none is made; and what the server's answer settled.
+    // The permessage-deflate offer, or null when none is made (what the answer settled is NegotiatedDeflate).
     private readonly System.Net.WebSockets.WebSocketDeflateOptions? _deflateOffer;
 
     // The key of the request written last and the accept value it calls for; set by WriteRequest.
