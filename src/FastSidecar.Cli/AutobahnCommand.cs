@@ -48,9 +48,19 @@ internal static class AutobahnCommand
             DefaultValueFactory = _ => 600_000,
         };
 
+        var deflate = new Option<bool>("--deflate")
+        {
+            Description = "Offer permessage-deflate (client_max_window_bits; the suite's sections 12 and 13).",
+        };
+        var deflateMinSize = new Option<int>("--deflate-min-size")
+        {
+            Description = "With --deflate: messages shorter than this go out uncompressed (SidecarOptions.MinimumDeflateSize).",
+            DefaultValueFactory = _ => 0,
+        };
+
         var command = new Command("autobahn", "Runs the Autobahn client test protocol (echo every message) against a test server.")
         {
-            url, agent, cases, receiveTimeout, caseTimeout,
+            url, agent, cases, receiveTimeout, caseTimeout, deflate, deflateMinSize,
         };
         command.SetAction(parse =>
         {
@@ -58,7 +68,10 @@ internal static class AutobahnCommand
                 new Uri(parse.GetValue(url)!.TrimEnd('/')),
                 parse.GetValue(agent)!,
                 TimeSpan.FromMilliseconds(parse.GetValue(receiveTimeout)),
-                TimeSpan.FromMilliseconds(parse.GetValue(caseTimeout)));
+                TimeSpan.FromMilliseconds(parse.GetValue(caseTimeout)),
+                parse.GetValue(deflate)
+                    ? new SidecarOptions { Deflate = new System.Net.WebSockets.WebSocketDeflateOptions(), MinimumDeflateSize = parse.GetValue(deflateMinSize) }
+                    : SidecarOptions.Default);
             return Run(settings, parse.GetValue(cases));
         });
         return command;
@@ -112,7 +125,7 @@ internal static class AutobahnCommand
         SidecarWebSocket ws;
         try
         {
-            ws = SidecarWebSocket.Connect(uri);
+            ws = SidecarWebSocket.Connect(uri, settings.Options);
         }
         catch (SidecarWebSocketException e)
         {
@@ -224,5 +237,5 @@ internal static class AutobahnCommand
         return (Math.Max(1, first), Math.Min(count, last));
     }
 
-    private sealed record Settings(Uri BaseUri, string Agent, TimeSpan ReceiveTimeout, TimeSpan CaseTimeout);
+    private sealed record Settings(Uri BaseUri, string Agent, TimeSpan ReceiveTimeout, TimeSpan CaseTimeout, SidecarOptions Options);
 }

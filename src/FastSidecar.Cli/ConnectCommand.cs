@@ -38,17 +38,18 @@ internal static class ConnectCommand
         };
         var binary = new Option<bool>("--binary", "-b") { Description = "Send messages as binary (the UTF-8 bytes of each line) instead of text" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only received messages and errors: no connection line, no shutdown report" };
+        var deflate = new Option<bool>("--deflate") { Description = "Offer permessage-deflate (RFC 7692) with the default parameters" };
         var command = new Command("connect", "Send lines of standard input (or --execute messages) and print what arrives")
         {
-            uri, subProtocols, headers, linger, execute, wait, binary, quiet,
+            uri, subProtocols, headers, linger, execute, wait, binary, quiet, deflate,
         };
         command.SetAction(parse => Run(environment, parse.GetValue(uri)!, new Settings(
             parse.GetValue(subProtocols) ?? [], parse.GetValue(headers) ?? [], parse.GetValue(linger), parse.GetValue(execute) ?? [],
-            parse.GetValue(wait), parse.GetValue(binary), parse.GetValue(quiet))));
+            parse.GetValue(wait), parse.GetValue(binary), parse.GetValue(quiet), parse.GetValue(deflate))));
         return command;
     }
 
-    private sealed record Settings(string[] SubProtocols, string[] Headers, int LingerMilliseconds, string[] Execute, int WaitMilliseconds, bool Binary, bool Quiet);
+    private sealed record Settings(string[] SubProtocols, string[] Headers, int LingerMilliseconds, string[] Execute, int WaitMilliseconds, bool Binary, bool Quiet, bool Deflate);
 
     private static int Run(CliEnvironment environment, string uriText, Settings settings)
     {
@@ -81,7 +82,12 @@ internal static class ConnectCommand
             headers.Add(new(text[..colon].Trim(), text[(colon + 1)..].Trim()));
         }
 
-        var options = new SidecarOptions { SubProtocols = subProtocols, Headers = headers };
+        var options = new SidecarOptions
+        {
+            SubProtocols = subProtocols,
+            Headers = headers,
+            Deflate = settings.Deflate ? new System.Net.WebSockets.WebSocketDeflateOptions() : null,
+        };
         SidecarWebSocket ws;
         try
         {

@@ -60,6 +60,9 @@ public sealed partial class SidecarWebSocket : IDisposable
     /// <summary>The subprotocol the server selected, or null.</summary>
     public string? SubProtocol => _connection.SubProtocol;
 
+    /// <summary>True once the connection opened with permessage-deflate in force (set on the loop before the open is published).</summary>
+    internal bool IsDeflateNegotiated => _connection.Session.IsDeflateNegotiated;
+
     /// <summary>The current state.</summary>
     public SidecarWebSocketState State =>
         _exited ? SidecarWebSocketState.Exited
@@ -141,7 +144,7 @@ public sealed partial class SidecarWebSocket : IDisposable
         options ??= SidecarOptions.Default;
         options.Validate();
         ValidateUri(uri);
-        var handshake = new ClientHandshake(uri, options.SubProtocols, options.Headers, options.MaxHandshakeHeaderBytes);
+        var handshake = new ClientHandshake(uri, options.SubProtocols, options.Headers, options.MaxHandshakeHeaderBytes, options.Deflate);
         // The name is resolved on the loop, under ConnectTimeout (see Connection/EndpointConnector).
         return new SidecarWebSocket(uri, new ClientConnection(uri, options, handshake));
     }

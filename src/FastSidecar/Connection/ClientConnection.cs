@@ -73,7 +73,10 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         SendQueue = new BoundedMpscQueue<OutboundMessage>(options.SendQueueCapacity, Loop.WaitPolicy, pooledRing: true);
         ReceiveQueue = new BoundedSpmcQueue<ReceivedMessage>(options.ReceiveQueueCapacity, Loop.WaitPolicy, pooledRing: true);
         Session = new WebSocketSession(Loop, this, WebSocketRole.Client, Pool,
-            options.MaxMessageSize, options.CloseTimeout, options.MaxHandshakeHeaderBytes);
+            options.MaxMessageSize, options.CloseTimeout, options.MaxHandshakeHeaderBytes)
+        {
+            MinimumDeflateSize = options.MinimumDeflateSize,
+        };
         Session.ConfigureKeepAlive(options.KeepAliveInterval, options.KeepAliveTimeout);
         Session.ConfigureFragmentLimit(options.MaxFragmentedMessageDuration);
         // Registered before the start is posted: the loop may end the session (a refused connect) before this thread

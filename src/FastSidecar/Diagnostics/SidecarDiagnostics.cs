@@ -22,6 +22,9 @@ public static class SidecarDiagnostics
     /// <summary>Buffers rented from <see cref="SidecarBufferPool.Shared"/> and not yet returned.</summary>
     public static long SharedPoolOutstanding => SidecarBufferPool.Shared.Outstanding;
 
+    /// <summary>permessage-deflate states (compressor and inflater of one connection) rented and not yet returned.</summary>
+    public static long DeflateStatesOutstanding => FastSidecar.Protocol.Deflate.PerMessageDeflatePool.Outstanding;
+
     internal static void ConnectionOpened() => Interlocked.Increment(ref s_liveConnections);
 
     internal static void ConnectionClosed() => Interlocked.Decrement(ref s_liveConnections);

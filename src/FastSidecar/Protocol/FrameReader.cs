@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using FastSidecar.Buffers;
+using FastSidecar.Protocol.Deflate;
 
 namespace FastSidecar.Protocol;
 
@@ -28,7 +29,7 @@ namespace FastSidecar.Protocol;
 /// </para>
 /// <para>Thread-safety: none. One reader per connection, used by the loop thread only.</para>
 /// </remarks>
-internal sealed class FrameReader : IDisposable
+internal sealed partial class FrameReader : IDisposable
 {
     internal const int MaxControlPayload = 125;
 
@@ -58,6 +59,12 @@ internal sealed class FrameReader : IDisposable
     private bool _messageFragmented;
     private long _fragmentedMessagesBegun;
 
+    // permessage-deflate: the inflater when the extension was negotiated (owned by the session), whether the message
+    // being assembled is compressed (RSV1 on its first frame), and its compressed bytes so far.
+    private MessageInflater? _inflater;
+    private bool _messageCompressed;
+    private long _compressedLength;
+
     // The payload of the control frame being read, and after it completes, of the last control event.
     private readonly byte[] _control = new byte[MaxControlPayload];
     private int _controlLength;
@@ -74,6 +81,16 @@ internal sealed class FrameReader : IDisposable
         _role = role;
         _maxMessageSize = (int)Math.Min(maxMessageSize, Array.MaxLength);
         _pool = pool;
+    }
+
+    /// <summary>
+    /// Accepts RSV1 as "compressed" on the first frame of a data message from now on (RFC 7692 §6), inflating such
+    /// messages through <paramref name="inflater"/>, whose owner keeps it alive as long as this reader.
+    /// </summary>
+    public void EnablePerMessageDeflate(MessageInflater inflater)
+    {
+        ArgumentNullException.ThrowIfNull(inflater);
+        _inflater = inflater;
     }
 
     /// <summary>The payload of the last Ping, Pong or Close; valid until the next <see cref="Read"/>.</summary>
@@ -152,6 +169,7 @@ internal sealed class FrameReader : IDisposable
 
         _disposed = true;
         ReleaseMessageBuffer();
+        _inflater = null; // the session returns it to its pool
     }
 
     private static bool TryReadHeader(ref ReadOnlySequence<byte> buffer, out FrameHeader header)
@@ -184,13 +202,24 @@ internal sealed class FrameReader : IDisposable
     /// <summary>Every check that can be made from the header alone, in the order a careful reader would fail.</summary>
     private void Validate(in FrameHeader header)
     {
+        Opcode opcode = header.Opcode;
         if (header.Rsv != 0)
         {
-            // No extension is ever negotiated, so no reserved bit has a meaning (§5.2).
-            throw ProtocolError("A reserved bit was set without a negotiated extension.");
+            // Only permessage-deflate gives a reserved bit a meaning: RSV1 on the first frame of a data message
+            // (RFC 7692 §6.1); anywhere else, and RSV2/RSV3 always, it fails the connection (RFC 6455 §5.2).
+            if (_inflater is null)
+            {
+                throw ProtocolError("A reserved bit was set without a negotiated extension.");
+            }
+
+            if (header.Rsv != Rsv1 || opcode is not (Opcode.Text or Opcode.Binary))
+            {
+                throw ProtocolError(header.Rsv != Rsv1
+                    ? "RSV2 or RSV3 was set; permessage-deflate gives them no meaning."
+                    : "RSV1 was set on a frame that does not start a data message.");
+            }
         }
 
-        Opcode opcode = header.Opcode;
         bool control = opcode is Opcode.Close or Opcode.Ping or Opcode.Pong;
         if (!control && opcode is not (Opcode.Continuation or Opcode.Text or Opcode.Binary))
         {
@@ -231,7 +260,9 @@ internal sealed class FrameReader : IDisposable
                 throw ProtocolError("A continuation frame arrived with no message in progress.");
             }
 
-            if (header.PayloadLength > _maxMessageSize - _messageLength)
+            if (_messageCompressed
+                ? header.PayloadLength > MaxCompressedLength - _compressedLength
+                : header.PayloadLength > _maxMessageSize - _messageLength)
             {
                 throw TooBig();
             }
@@ -244,7 +275,7 @@ internal sealed class FrameReader : IDisposable
             throw ProtocolError("A new data frame arrived inside a fragmented message.");
         }
 
-        if (header.PayloadLength > _maxMessageSize)
+        if (header.PayloadLength > (header.Rsv == Rsv1 ? MaxCompressedLength : _maxMessageSize))
         {
             throw TooBig();
         }
@@ -272,10 +303,19 @@ internal sealed class FrameReader : IDisposable
                 _utf8.Reset();
                 _messageFragmented = !header.Fin;
                 _fragmentedMessagesBegun += _messageFragmented ? 1 : 0;
-                _messageBuffer = _pool.Rent(length);
+                _messageCompressed = header.Rsv == Rsv1;
+                _compressedLength = 0;
+                // A compressed message's size is known only once inflated: start from a guess (text feeds compress to a
+                // quarter or better) and grow by doubling. The guess stays small because a full receive queue holds
+                // thousands of these buffers, and an oversized size class overflows its pool.
+                _messageBuffer = _pool.Rent(_messageCompressed ? (int)Math.Min(_maxMessageSize, Math.Max(256, (long)length * 4)) : length);
                 break;
             case Opcode.Continuation:
-                EnsureMessageCapacity(_messageLength + length);
+                if (!_messageCompressed)
+                {
+                    EnsureMessageCapacity(_messageLength + length);
+                }
+
                 break;
             default:
                 _controlLength = 0;
@@ -308,6 +348,12 @@ internal sealed class FrameReader : IDisposable
         }
 
         bool data = _frameOpcode is Opcode.Text or Opcode.Binary or Opcode.Continuation;
+        if (data && _messageCompressed)
+        {
+            InflatePayload(ref buffer, take);
+            return;
+        }
+
         Span<byte> destination = data
             ? _messageBuffer.AsSpan(_messageLength, (int)take)
             : _control.AsSpan(_controlLength, (int)take);
@@ -366,6 +412,11 @@ internal sealed class FrameReader : IDisposable
             return FrameReadStatus.NeedMoreData;
         }
 
+        if (_messageCompressed)
+        {
+            FinishInflating();
+        }
+
         if (_messageType == MessageType.Text && !_utf8.IsComplete)
         {
             throw InvalidPayload("A text message ended inside a UTF-8 sequence.");
@@ -375,6 +426,7 @@ internal sealed class FrameReader : IDisposable
         _messageBuffer = null; // ownership passes to the caller
         _messageLength = 0;
         _inMessage = false;
+        _messageCompressed = false;
         return FrameReadStatus.Message;
     }
 

@@ -25,10 +25,21 @@ internal static class FrameWriter
     /// <param name="payload">The unmasked payload.</param>
     /// <param name="mask">True for client frames (RFC 6455 §5.1).</param>
     /// <param name="maskKey">The key, from <see cref="MaskKeySource"/>; ignored unless <paramref name="mask"/>.</param>
-    public static void WriteFrame(IBufferWriter<byte> output, Opcode opcode, bool fin, ReadOnlySpan<byte> payload, bool mask, int maskKey)
+    public static void WriteFrame(IBufferWriter<byte> output, Opcode opcode, bool fin, ReadOnlySpan<byte> payload, bool mask, int maskKey) =>
+        WriteFrame(output, opcode, fin, rsv: 0, payload, mask, maskKey);
+
+    /// <summary>Writes one frame with reserved bits set, for an extension that gives them a meaning (RSV1: compressed).</summary>
+    /// <param name="output">Where the frame goes.</param>
+    /// <param name="opcode">The frame's opcode.</param>
+    /// <param name="fin">Whether this is the last frame of its message.</param>
+    /// <param name="rsv">RSV1–3 as a 3-bit value, RSV1 the highest.</param>
+    /// <param name="payload">The unmasked payload.</param>
+    /// <param name="mask">True for client frames.</param>
+    /// <param name="maskKey">The key; ignored unless <paramref name="mask"/>.</param>
+    public static void WriteFrame(IBufferWriter<byte> output, Opcode opcode, bool fin, byte rsv, ReadOnlySpan<byte> payload, bool mask, int maskKey)
     {
         ArgumentNullException.ThrowIfNull(output);
-        var header = new FrameHeader(fin, rsv: 0, opcode, mask, mask ? maskKey : 0, payload.Length);
+        var header = new FrameHeader(fin, rsv, opcode, mask, mask ? maskKey : 0, payload.Length);
         Span<byte> headerBytes = stackalloc byte[FrameHeader.MaxLength];
         int headerLength = header.Write(headerBytes);
 

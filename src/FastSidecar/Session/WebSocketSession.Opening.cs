@@ -152,6 +152,7 @@ internal sealed partial class WebSocketSession : IConnectOwner
     {
         CancelDeadline();
         _phase = SessionPhase.Open;
+        StartDeflate(_clientHandshake?.NegotiatedDeflate);
         _clientHandshake = null;
         SetInterest(SocketInterest.Read);
         StartKeepAlive();

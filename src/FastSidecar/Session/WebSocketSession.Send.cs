@@ -75,7 +75,7 @@ internal sealed partial class WebSocketSession
                 return false;
             }
 
-            WriteFrame(message.Type == MessageType.Text ? Opcode.Text : Opcode.Binary, message.Payload);
+            WriteDataFrame(message.Type == MessageType.Text ? Opcode.Text : Opcode.Binary, message.Payload);
             _pool.Return(message.Buffer);
             _messagesBuffered++;
         }

@@ -280,6 +280,7 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
         }
 
         _reader.Dispose();
+        ReleaseDeflate();
         ReleaseHeldMessage();
         _loop.Disown(this);
         _owner.OnClosed(this, new SessionEnd(_endKind, _closeCode, _closeReason, _fault, _messagesSent, notSent, abortive));

@@ -15,7 +15,7 @@ using Microsoft.Extensions.Logging;
 namespace FastSidecar.Tests.Peers;
 
 /// <summary>
-/// An in-process Kestrel echo server on 127.0.0.1 (any path) speaking <see cref="EchoProtocol"/>; a class fixture.
+/// An in-process Kestrel echo server on 127.0.0.1 (any path; /deflate also accepts permessage-deflate) speaking <see cref="EchoProtocol"/>; a class fixture.
 /// Fragmentation sends one frame per <c>SendAsync(endOfMessage: false)</c> call, splitting raw bytes.
 /// ASP.NET Core's <see cref="WebSocket"/> cannot send a ping on demand (it only sends keep-alive frames on a timer,
 /// which this peer turns off), so <c>@@ping:&lt;payload&gt;</c> is echoed like ordinary text.
@@ -96,7 +96,9 @@ public sealed class KestrelEchoPeer : IEchoPeer, IAsyncLifetime
             return;
         }
 
-        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        // Path /deflate accepts permessage-deflate when the client offers it (ClientWebSocket's server-side implementation).
+        bool deflate = context.Request.Path.StartsWithSegments("/deflate", StringComparison.Ordinal);
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { DangerousEnableCompression = deflate });
         // Stopping the host (or the client going away) cancels RequestAborted, so a fixture never waits on a connection.
         var ct = context.RequestAborted;
         var buffer = new byte[64 * 1024];

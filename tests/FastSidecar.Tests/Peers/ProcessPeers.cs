@@ -29,7 +29,9 @@ public sealed class NodeWsPeer : IEchoPeer, IDisposable
     public PeerProcess Process => _process;
 
     /// <summary>Starts a Node <c>ws</c> echo peer; the caller disposes it.</summary>
-    public static PeerProcess StartProcess(TimeSpan? startTimeout = null)
+    /// <param name="startTimeout">How long to wait for the process to listen.</param>
+    /// <param name="deflate">"1" turns on permessage-deflate for every message; "nocontext" also without context takeover.</param>
+    public static PeerProcess StartProcess(TimeSpan? startTimeout = null, string? deflate = null)
     {
         var peers = Path.Combine(AppContext.BaseDirectory, "peers", "node");
         var script = Path.Combine(peers, "echo-server.js");
@@ -44,6 +46,11 @@ public sealed class NodeWsPeer : IEchoPeer, IDisposable
         if (modules is not null)
         {
             environment["NODE_PATH"] = modules;
+        }
+
+        if (deflate is not null)
+        {
+            environment["ECHO_DEFLATE"] = deflate;
         }
 
         return PeerProcess.Start("node ws", "node", [script], startTimeout, environment);
@@ -99,7 +106,9 @@ public sealed class PythonWebSocketsPeer : IEchoPeer, IDisposable
     public PeerProcess Process => _process;
 
     /// <summary>Starts a Python <c>websockets</c> echo peer; the caller disposes it.</summary>
-    public static PeerProcess StartProcess(TimeSpan? startTimeout = null)
+    /// <param name="startTimeout">How long to wait for the process to listen.</param>
+    /// <param name="deflate">True to serve with the library's default permessage-deflate.</param>
+    public static PeerProcess StartProcess(TimeSpan? startTimeout = null, bool deflate = false)
     {
         var script = Path.Combine(AppContext.BaseDirectory, "peers", "python", "echo_server.py");
         if (!File.Exists(script))
@@ -108,6 +117,11 @@ public sealed class PythonWebSocketsPeer : IEchoPeer, IDisposable
         }
 
         var environment = new Dictionary<string, string> { ["PYTHONDONTWRITEBYTECODE"] = "1", ["PYTHONUNBUFFERED"] = "1" };
+        if (deflate)
+        {
+            environment["ECHO_DEFLATE"] = "1";
+        }
+
         return PeerProcess.Start("python websockets", Python, ["-I", script], startTimeout, environment);
     }
 

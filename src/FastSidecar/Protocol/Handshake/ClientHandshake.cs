@@ -31,6 +31,9 @@ internal sealed class ClientHandshake
     private readonly string[] _subProtocols;
     private readonly int _maxHeaderBytes;
 
+    // The permessage-deflate offer, or null when none is made (what the answer settled is NegotiatedDeflate).
+    private readonly System.Net.WebSockets.WebSocketDeflateOptions? _deflateOffer;
+
     // The key of the request written last and the accept value it calls for; set by WriteRequest.
     private readonly byte[] _key = new byte[WebSocketAccept.KeyLength];
     private readonly byte[] _expectedAccept = new byte[WebSocketAccept.AcceptLength];
@@ -41,9 +44,10 @@ internal sealed class ClientHandshake
     /// <param name="subProtocols">Subprotocols to offer, in order of preference; tokens, no duplicates.</param>
     /// <param name="headers">Extra request headers; names are tokens, values have no control characters.</param>
     /// <param name="maxHeaderBytes">Largest response header block accepted.</param>
+    /// <param name="deflate">When set, permessage-deflate (RFC 7692) is offered with these parameters.</param>
     /// <exception cref="ArgumentException">Any of the above is broken, or a header is one the handshake owns.</exception>
     public ClientHandshake(Uri uri, IReadOnlyList<string> subProtocols, IReadOnlyList<KeyValuePair<string, string>> headers,
-        int maxHeaderBytes = DefaultMaxHeaderBytes)
+        int maxHeaderBytes = DefaultMaxHeaderBytes, System.Net.WebSockets.WebSocketDeflateOptions? deflate = null)
     {
         ArgumentNullException.ThrowIfNull(uri);
         ArgumentNullException.ThrowIfNull(subProtocols);
@@ -76,8 +80,18 @@ internal sealed class ClientHandshake
         _subProtocols = ValidateSubProtocols(subProtocols);
         KeyValuePair<string, string>[] extra = ValidateHeaders(headers);
         _maxHeaderBytes = maxHeaderBytes;
+        _deflateOffer = deflate;
+        if (deflate is not null)
+        {
+            Array.Resize(ref extra, extra.Length + 1);
+            extra[^1] = new KeyValuePair<string, string>("Sec-WebSocket-Extensions", DeflateNegotiation.BuildOffer(deflate));
+        }
+
         _requestPrefix = EncodePrefix(target, host, _subProtocols, extra);
     }
+
+    /// <summary>What the permessage-deflate negotiation settled, once a response was accepted; null when it is off.</summary>
+    public DeflateParameters? NegotiatedDeflate { get; private set; }
 
     /// <summary>The key sent by the last <see cref="WriteRequest(IBufferWriter{byte})"/>, as ASCII.</summary>
     internal ReadOnlySpan<byte> Key => _key;
@@ -215,6 +229,7 @@ internal sealed class ClientHandshake
     private string? ValidateHeaders(ReadOnlySpan<byte> rest, int status)
     {
         int upgradeCount = 0, acceptCount = 0, protocolCount = 0;
+        DeflateParameters? deflate = null;
         bool upgradeIsWebSocket = false, connectionHasUpgrade = false, acceptMatches = false;
         string? subProtocol = null;
 
@@ -244,8 +259,19 @@ internal sealed class ClientHandshake
             }
             else if (Ascii.EqualsIgnoreCase(name, "Sec-WebSocket-Extensions"u8))
             {
-                throw new WebSocketHandshakeException(
-                    $"The server selected extensions \"{HttpHeaderBlock.Printable(value)}\" although none were offered.", status);
+                if (_deflateOffer is null)
+                {
+                    throw new WebSocketHandshakeException(
+                        $"The server selected extensions \"{HttpHeaderBlock.Printable(value)}\" although none were offered.", status);
+                }
+
+                if (deflate is not null)
+                {
+                    // One extension was offered, so a second line can only select it twice or select another.
+                    throw new WebSocketHandshakeException("The server selected more than one extension; only permessage-deflate was offered.", status);
+                }
+
+                deflate = DeflateNegotiation.Accept(value, _deflateOffer, status);
             }
             else if (Ascii.EqualsIgnoreCase(name, "Sec-WebSocket-Protocol"u8))
             {
@@ -283,6 +309,7 @@ internal sealed class ClientHandshake
             throw new WebSocketHandshakeException("The server sent Sec-WebSocket-Protocol more than once.", status);
         }
 
+        NegotiatedDeflate = deflate;
         return subProtocol;
     }
 

@@ -25,7 +25,14 @@ const wss = new WebSocketServer({
   host: '127.0.0.1',
   port: 0,
   maxPayload: MAX_PAYLOAD,
-  perMessageDeflate: false,
+  // ECHO_DEFLATE=1: permessage-deflate on every message (threshold 0); "nocontext" also drops context takeover both ways.
+  perMessageDeflate: process.env.ECHO_DEFLATE
+    ? {
+        threshold: 0,
+        serverNoContextTakeover: process.env.ECHO_DEFLATE === 'nocontext',
+        clientNoContextTakeover: process.env.ECHO_DEFLATE === 'nocontext',
+      }
+    : false,
   clientTracking: true,
 });
 

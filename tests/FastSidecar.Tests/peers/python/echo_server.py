@@ -106,7 +106,8 @@ async def main():
         max_size=None,
         max_queue=None,
         ping_interval=None,
-        compression=None,
+        # ECHO_DEFLATE=1 turns on the library's default: permessage-deflate, as most Python servers run.
+        compression="deflate" if os.environ.get("ECHO_DEFLATE") else None,
         close_timeout=5,
     ) as server:
         port = server.sockets[0].getsockname()[1]
