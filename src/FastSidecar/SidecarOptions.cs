@@ -1,3 +1,4 @@
+using System.Net.Security;
 using System.Numerics;
 using FastSidecar.Buffers;
 
@@ -68,6 +69,16 @@ public sealed class SidecarOptions
     /// which <see cref="SidecarWebSocket.Exit"/> stops and joins.
     /// </summary>
     public SidecarLoop? Loop { get; init; }
+
+    /// <summary>
+    /// TLS settings for <c>wss://</c> connections, in the BCL's own type: certificate validation callback, client
+    /// certificates, enabled protocols, cipher policy, revocation checking, a custom trust store
+    /// (<see cref="SslClientAuthenticationOptions.CertificateChainPolicy"/>). Null (the default) means TLS 1.2 or 1.3
+    /// as the system allows, the system's trust store, and the URI's host as the server name (sent with SNI and checked
+    /// against the certificate). When <see cref="SslClientAuthenticationOptions.TargetHost"/> is empty the URI's host
+    /// is used. The object is copied per connection, never changed.
+    /// </summary>
+    public SslClientAuthenticationOptions? Tls { get; init; }
 
     /// <summary>The pool that send and receive buffers come from. Default <see cref="SidecarBufferPool.Shared"/>.</summary>
     public SidecarBufferPool BufferPool { get; init; } = SidecarBufferPool.Shared;

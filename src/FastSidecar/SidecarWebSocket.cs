@@ -73,7 +73,7 @@ public sealed class SidecarWebSocket : IDisposable
     /// Connects to <paramref name="uri"/> and completes the opening handshake, blocking until the connection is open.
     /// </summary>
     /// <exception cref="ArgumentException">An option or the URI is invalid.</exception>
-    /// <exception cref="NotSupportedException">The URI is <c>wss://</c>: TLS is not available yet.</exception>
+    /// <exception cref="WebSocketTlsException">The TLS handshake of a <c>wss://</c> connection failed (see <see cref="WebSocketTlsException.Failure"/>).</exception>
     /// <exception cref="WebSocketConnectionException">The TCP connection failed or timed out.</exception>
     /// <exception cref="WebSocketHandshakeException">The server rejected the upgrade or answered wrongly.</exception>
     /// <exception cref="ObjectDisposedException">The shared loop in <see cref="SidecarOptions.Loop"/> has stopped.</exception>
@@ -426,15 +426,9 @@ public sealed class SidecarWebSocket : IDisposable
             throw new ArgumentException($"The URI must be absolute: '{uri}'.", nameof(uri));
         }
 
-        if (uri.Scheme == "wss")
+        if (uri.Scheme is not ("ws" or "wss"))
         {
-            throw new NotSupportedException(
-                "wss:// is not supported yet: TLS is planned as a transport (SslStream over an in-loop stream) behind the existing transport seam. Use ws://.");
-        }
-
-        if (uri.Scheme != "ws")
-        {
-            throw new ArgumentException($"The URI scheme must be ws:// (got '{uri.Scheme}').", nameof(uri));
+            throw new ArgumentException($"The URI scheme must be ws:// or wss:// (got '{uri.Scheme}').", nameof(uri));
         }
 
         if (!string.IsNullOrEmpty(uri.Fragment))
@@ -445,7 +439,7 @@ public sealed class SidecarWebSocket : IDisposable
 
     private static IPEndPoint Resolve(Uri uri)
     {
-        int port = uri.IsDefaultPort ? 80 : uri.Port;
+        int port = uri.Port > 0 ? uri.Port : uri.Scheme == "wss" ? 443 : 80;
         if (IPAddress.TryParse(uri.IdnHost, out IPAddress? address))
         {
             return new IPEndPoint(address, port);

@@ -66,6 +66,11 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         Session = new WebSocketSession(Loop, this, WebSocketRole.Client, Pool,
             options.MaxMessageSize, options.CloseTimeout, options.MaxHandshakeHeaderBytes);
         Session.ConfigureKeepAlive(options.KeepAliveInterval, options.KeepAliveTimeout);
+        if (uri.Scheme == "wss")
+        {
+            Session.UseTls(options.Tls, uri.IdnHost);
+        }
+
         if (!Loop.TryPost(new WorkItem(s_start, this)))
         {
             // Only a shared loop can be stopped already; nothing was started, so there is nothing to release but the rings.

@@ -101,7 +101,11 @@ internal sealed partial class WebSocketSession
         }
         else if (status == TransportStatus.Failed)
         {
-            Fail(new WebSocketConnectionException($"The connection failed during the opening handshake: {_transport.LastError}."), sendCloseCode: null);
+            Fail(_transport.Fault ?? new WebSocketConnectionException($"The connection failed during the opening handshake: {_transport.LastError}."), sendCloseCode: null);
+        }
+        else if (_phase == SessionPhase.Handshaking)
+        {
+            Flush(); // a TLS transport may have written handshake records, or the upgrade request, while receiving
         }
     }
 
@@ -156,7 +160,7 @@ internal sealed partial class WebSocketSession
                 OnEndOfStream();
                 break;
             case TransportStatus.Failed:
-                Fail(new WebSocketConnectionException($"Receiving failed: {_transport.LastError}."), sendCloseCode: null);
+                Fail(_transport.Fault ?? new WebSocketConnectionException($"Receiving failed: {_transport.LastError}."), sendCloseCode: null);
                 break;
         }
 

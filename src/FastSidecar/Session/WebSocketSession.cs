@@ -75,7 +75,7 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
         _clientHandshake = handshake;
         _loop.Own(this);
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { Blocking = false, NoDelay = true };
-        _transport = new SocketTransport(socket, _pool.AsMemoryPool());
+        _transport = CreateClientTransport(socket);
         SidecarDiagnostics.ConnectionOpened();
         _phase = SessionPhase.Connecting;
         ArmDeadline(timeout);
@@ -177,7 +177,7 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
         if (_phase != SessionPhase.Closed)
         {
             SocketError error = ReadSocketError();
-            Fail(new WebSocketConnectionException($"The connection failed: {error}."), sendCloseCode: null);
+            Fail(_transport?.Fault ?? new WebSocketConnectionException($"The connection failed: {error}."), sendCloseCode: null);
         }
     }
 
@@ -293,7 +293,7 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
                 Fail(new WebSocketConnectionException("Connecting timed out.", new SocketException((int)SocketError.TimedOut)), sendCloseCode: null);
                 break;
             case SessionPhase.Handshaking:
-                Fail(new WebSocketHandshakeException("The opening handshake timed out."), sendCloseCode: null);
+                Fail(_transport?.DescribeStall() ?? new WebSocketHandshakeException("The opening handshake timed out."), sendCloseCode: null);
                 break;
             case SessionPhase.Closing:
                 // The peer never finished the closing handshake (or never closed TCP): reset instead of waiting on it.
