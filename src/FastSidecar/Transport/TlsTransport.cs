@@ -36,7 +36,7 @@ namespace FastSidecar.Transport;
 internal sealed class TlsTransport : ITransport
 {
     private const int ReceiveChunkSize = 16 * 1024;
-    private const int ReceiveBudget = 256 * 1024;
+
 
     private readonly Pipe _inbound;
     private readonly Pipe _outbound;
@@ -136,7 +136,10 @@ internal sealed class TlsTransport : ITransport
         PipeWriter writer = _inbound.Writer;
         int received = 0;
         TransportStatus status = TransportStatus.WouldBlock;
-        while (received < ReceiveBudget)
+        // No per-call budget, unlike SocketTransport: bytes SslStream has already taken off the socket are invisible
+        // to readiness, so stopping early could strand a decrypted message until the peer sends again. The read ends
+        // when SslStream waits on an empty socket, which bounds it by the kernel's receive buffer.
+        while (true)
         {
             if (!_reading)
             {
@@ -187,7 +190,7 @@ internal sealed class TlsTransport : ITransport
             CompleteSynchronously(writer.FlushAsync());
         }
 
-        return received >= ReceiveBudget ? TransportStatus.Done : status;
+        return status;
     }
 
     public TransportStatus SendBuffered()

@@ -29,7 +29,7 @@ public sealed class NodeWsPeer : IEchoPeer, IDisposable
     public PeerProcess Process => _process;
 
     /// <summary>Starts a Node <c>ws</c> echo peer; the caller disposes it.</summary>
-    public static PeerProcess StartProcess(TimeSpan? startTimeout = null)
+    public static PeerProcess StartProcess(TimeSpan? startTimeout = null, IReadOnlyList<string>? extraArguments = null)
     {
         var peers = Path.Combine(AppContext.BaseDirectory, "peers", "node");
         var script = Path.Combine(peers, "echo-server.js");
@@ -46,7 +46,7 @@ public sealed class NodeWsPeer : IEchoPeer, IDisposable
             environment["NODE_PATH"] = modules;
         }
 
-        return PeerProcess.Start("node ws", "node", [script], startTimeout, environment);
+        return PeerProcess.Start("node ws", "node", [script, .. extraArguments ?? []], startTimeout, environment);
     }
 
     /// <inheritdoc />
@@ -99,7 +99,7 @@ public sealed class PythonWebSocketsPeer : IEchoPeer, IDisposable
     public PeerProcess Process => _process;
 
     /// <summary>Starts a Python <c>websockets</c> echo peer; the caller disposes it.</summary>
-    public static PeerProcess StartProcess(TimeSpan? startTimeout = null)
+    public static PeerProcess StartProcess(TimeSpan? startTimeout = null, IReadOnlyList<string>? extraArguments = null)
     {
         var script = Path.Combine(AppContext.BaseDirectory, "peers", "python", "echo_server.py");
         if (!File.Exists(script))
@@ -108,9 +108,78 @@ public sealed class PythonWebSocketsPeer : IEchoPeer, IDisposable
         }
 
         var environment = new Dictionary<string, string> { ["PYTHONDONTWRITEBYTECODE"] = "1", ["PYTHONUNBUFFERED"] = "1" };
-        return PeerProcess.Start("python websockets", Python, ["-I", script], startTimeout, environment);
+        return PeerProcess.Start("python websockets", Python, ["-I", script, .. extraArguments ?? []], startTimeout, environment);
     }
 
     /// <inheritdoc />
     public void Dispose() => _process.Dispose();
+}
+
+/// <summary>
+/// A process peer serving wss:// with <see cref="Tls.TestCertificates.Localhost"/> (written as PEM files to a temporary
+/// folder the peer deletes on dispose); clients trust exactly that certificate.
+/// </summary>
+public abstract class TlsProcessPeer : IEchoPeer, IDisposable
+{
+    private readonly string _folder;
+    private readonly PeerProcess _process;
+
+    protected TlsProcessPeer(Func<IReadOnlyList<string>, PeerProcess> start)
+    {
+        (string cert, string key) = Tls.TestCertificates.WritePem(Tls.TestCertificates.Localhost);
+        _folder = Path.GetDirectoryName(cert)!;
+        _process = start(["--tls", cert, key]);
+    }
+
+    /// <inheritdoc />
+    public abstract string Name { get; }
+
+    /// <inheritdoc />
+    public int Port => _process.Port;
+
+    /// <inheritdoc />
+    public Uri Uri => new($"wss://localhost:{Port}/");
+
+    /// <inheritdoc />
+    public abstract bool SupportsServerPing { get; }
+
+    /// <inheritdoc />
+    public abstract bool FragmentsSplitUtf8Sequences { get; }
+
+    /// <inheritdoc />
+    public System.Net.Security.SslClientAuthenticationOptions? ClientTls => Tls.TestCertificates.Trusting(Tls.TestCertificates.Localhost);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _process.Dispose();
+        Directory.Delete(_folder, recursive: true);
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>Node's <c>ws</c> on an <c>https</c> server.</summary>
+public sealed class NodeWsTlsPeer() : TlsProcessPeer(args => NodeWsPeer.StartProcess(extraArguments: args))
+{
+    /// <inheritdoc />
+    public override string Name => "node ws over https";
+
+    /// <inheritdoc />
+    public override bool SupportsServerPing => true;
+
+    /// <inheritdoc />
+    public override bool FragmentsSplitUtf8Sequences => true;
+}
+
+/// <summary>Python <c>websockets</c> with an <c>ssl</c> context.</summary>
+public sealed class PythonWebSocketsTlsPeer() : TlsProcessPeer(args => PythonWebSocketsPeer.StartProcess(extraArguments: args))
+{
+    /// <inheritdoc />
+    public override string Name => "python websockets over ssl";
+
+    /// <inheritdoc />
+    public override bool SupportsServerPing => true;
+
+    /// <inheritdoc />
+    public override bool FragmentsSplitUtf8Sequences => false;
 }
