@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Security;
 using System.Numerics;
 using FastSidecar.Buffers;
@@ -79,6 +80,15 @@ public sealed class SidecarOptions
     /// is used. The object is copied per connection, never changed.
     /// </summary>
     public SslClientAuthenticationOptions? Tls { get; init; }
+
+    /// <summary>
+    /// An HTTP proxy to tunnel through with <c>CONNECT</c>, for <c>ws://</c> and <c>wss://</c> alike (as
+    /// <c>ClientWebSocketOptions.Proxy</c>): the proxy is asked about the http/https form of the URI, its bypass list
+    /// is honoured, and Basic credentials come from <see cref="IWebProxy.Credentials"/>. Null (the default) connects
+    /// directly: the environment's proxy variables are not read unless you pass <c>HttpClient.DefaultProxy</c> here.
+    /// A proxy that refuses is a <see cref="WebSocketHandshakeException"/> naming the proxy, with its status.
+    /// </summary>
+    public IWebProxy? Proxy { get; init; }
 
     /// <summary>The pool that send and receive buffers come from. Default <see cref="SidecarBufferPool.Shared"/>.</summary>
     public SidecarBufferPool BufferPool { get; init; } = SidecarBufferPool.Shared;

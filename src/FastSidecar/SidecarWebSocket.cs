@@ -8,6 +8,8 @@ using FastSidecar.Protocol.Handshake;
 using FastSidecar.Queues;
 using FastSidecar.Session;
 
+using FastSidecar.Transport;
+
 namespace FastSidecar;
 
 /// <summary>
@@ -105,8 +107,9 @@ public sealed class SidecarWebSocket : IDisposable
         options.Validate();
         ValidateUri(uri);
         var handshake = new ClientHandshake(uri, options.SubProtocols, options.Headers, options.MaxHandshakeHeaderBytes);
-        EndPoint endPoint = Resolve(uri);
-        return new SidecarWebSocket(uri, new ClientConnection(uri, options, endPoint, handshake));
+        ProxyRoute? proxy = ProxyRoute.For(uri, options.Proxy);
+        EndPoint endPoint = proxy is null ? Resolve(uri) : Resolve(proxy.Proxy);
+        return new SidecarWebSocket(uri, new ClientConnection(uri, options, endPoint, handshake, proxy));
     }
 
     /// <summary>
@@ -439,7 +442,7 @@ public sealed class SidecarWebSocket : IDisposable
 
     private static IPEndPoint Resolve(Uri uri)
     {
-        int port = uri.Port > 0 ? uri.Port : uri.Scheme == "wss" ? 443 : 80;
+        int port = uri.Port > 0 ? uri.Port : uri.Scheme is "wss" or "https" ? 443 : 80;
         if (IPAddress.TryParse(uri.IdnHost, out IPAddress? address))
         {
             return new IPEndPoint(address, port);

@@ -7,6 +7,8 @@ using FastSidecar.Protocol.Handshake;
 using FastSidecar.Queues;
 using FastSidecar.Session;
 
+using FastSidecar.Transport;
+
 namespace FastSidecar.Connection;
 
 /// <summary>
@@ -52,7 +54,7 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
     // every call from every thread, so it gets a cache line of its own.
     private PaddedLong _queueUsers;
 
-    public ClientConnection(Uri uri, SidecarOptions options, EndPoint endPoint, ClientHandshake handshake)
+    public ClientConnection(Uri uri, SidecarOptions options, EndPoint endPoint, ClientHandshake handshake, ProxyRoute? proxy = null)
     {
         Options = options;
         _endPoint = endPoint;
@@ -69,6 +71,11 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         if (uri.Scheme == "wss")
         {
             Session.UseTls(options.Tls, uri.IdnHost);
+        }
+
+        if (proxy is not null)
+        {
+            Session.UseProxy(proxy);
         }
 
         if (!Loop.TryPost(new WorkItem(s_start, this)))

@@ -17,8 +17,17 @@ internal sealed partial class WebSocketSession
         _tlsHost = host;
     }
 
-    private ITransport CreateClientTransport(Socket socket) =>
-        _tls is null
+    // Set before StartClient when the connection goes through an HTTP proxy (the socket connects to the proxy).
+    private ProxyRoute? _proxy;
+
+    /// <summary>Client role, before <see cref="StartClient"/>: tunnels through the proxy of <paramref name="route"/> with CONNECT.</summary>
+    public void UseProxy(ProxyRoute route) => _proxy = route;
+
+    private ITransport CreateClientTransport(Socket socket)
+    {
+        ITransport transport = _tls is null
             ? new SocketTransport(socket, _pool.AsMemoryPool())
             : new TlsTransport(socket, _pool.AsMemoryPool(), _tls, _tlsHost!);
+        return _proxy is null ? transport : new HttpConnectTunnel(transport, _proxy);
+    }
 }
