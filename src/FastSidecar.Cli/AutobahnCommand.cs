@@ -48,9 +48,13 @@ internal static class AutobahnCommand
             DefaultValueFactory = _ => 600,
         };
 
+        var ca = new Option<string?>("--ca")
+        {
+            Description = "For wss://: trust this certificate (PEM or DER) and nothing else; the host name is still checked.",
+        };
         var command = new Command("autobahn", "Runs the Autobahn client test protocol (echo every message) against a test server.")
         {
-            url, agent, cases, receiveTimeout, caseTimeout,
+            url, agent, cases, receiveTimeout, caseTimeout, ca,
         };
         command.SetAction(parse =>
         {
@@ -58,7 +62,8 @@ internal static class AutobahnCommand
                 new Uri(parse.GetValue(url)!.TrimEnd('/')),
                 parse.GetValue(agent)!,
                 TimeSpan.FromSeconds(parse.GetValue(receiveTimeout)),
-                TimeSpan.FromSeconds(parse.GetValue(caseTimeout)));
+                TimeSpan.FromSeconds(parse.GetValue(caseTimeout)),
+                new SidecarOptions { Tls = CliConnectionOptions.Tls(parse.GetValue(ca), insecure: false, Console.Error) });
             return Run(settings, parse.GetValue(cases));
         });
         return command;
@@ -112,7 +117,7 @@ internal static class AutobahnCommand
         SidecarWebSocket ws;
         try
         {
-            ws = SidecarWebSocket.Connect(uri);
+            ws = SidecarWebSocket.Connect(uri, settings.Options);
         }
         catch (SidecarWebSocketException e)
         {
@@ -194,7 +199,7 @@ internal static class AutobahnCommand
     /// <summary>Connects to a service endpoint, takes its one text message (if it sends one), and lets the server close.</summary>
     private static string FetchText(Settings settings, string pathAndQuery, bool expectMessage = true)
     {
-        using SidecarWebSocket ws = SidecarWebSocket.Connect(new Uri(settings.BaseUri, pathAndQuery));
+        using SidecarWebSocket ws = SidecarWebSocket.Connect(new Uri(settings.BaseUri, pathAndQuery), settings.Options);
         try
         {
             // updateReports sends nothing: the wait ends with the server's close, which surfaces as an exception.
@@ -224,5 +229,5 @@ internal static class AutobahnCommand
         return (Math.Max(1, first), Math.Min(count, last));
     }
 
-    private sealed record Settings(Uri BaseUri, string Agent, TimeSpan ReceiveTimeout, TimeSpan CaseTimeout);
+    private sealed record Settings(Uri BaseUri, string Agent, TimeSpan ReceiveTimeout, TimeSpan CaseTimeout, SidecarOptions Options);
 }

@@ -16,7 +16,7 @@ internal static class ConnectCommand
 
     public static Command Create(CliEnvironment environment)
     {
-        var uri = new Argument<string>("uri") { Description = "ws://host[:port]/path" };
+        var uri = new Argument<string>("uri") { Description = "ws:// or wss://host[:port]/path" };
         var subProtocols = new Option<string[]>("--subprotocol") { Description = "A subprotocol to offer (repeatable)", AllowMultipleArgumentsPerToken = false };
         var headers = new Option<string[]>("--header") { Description = "An extra request header, name:value (repeatable)", AllowMultipleArgumentsPerToken = false };
         var linger = new Option<int>("--linger-ms")
@@ -24,15 +24,21 @@ internal static class ConnectCommand
             Description = "After end of input, keep printing until no message has arrived for this long",
             DefaultValueFactory = _ => 500,
         };
+        var ca = new Option<string?>("--ca") { Description = "For wss://: trust this certificate (PEM or DER) and nothing else; the host name is still checked" };
+        var insecure = new Option<bool>("--insecure") { Description = "For wss://: accept any certificate (encrypted, not authenticated; prints a warning)" };
+        var proxy = new Option<string?>("--proxy") { Description = "Tunnel through this HTTP proxy with CONNECT: http://[user:password@]host:port" };
         var command = new Command("connect", "Send lines of standard input as text messages and print what arrives")
         {
-            uri, subProtocols, headers, linger,
+            uri, subProtocols, headers, linger, ca, insecure, proxy,
         };
-        command.SetAction(parse => Run(environment, parse.GetValue(uri)!, parse.GetValue(subProtocols) ?? [], parse.GetValue(headers) ?? [], parse.GetValue(linger)));
+        command.SetAction(parse => Run(environment, parse.GetValue(uri)!, parse.GetValue(subProtocols) ?? [], parse.GetValue(headers) ?? [], parse.GetValue(linger),
+            new ConnectionSettings(parse.GetValue(ca), parse.GetValue(insecure), parse.GetValue(proxy))));
         return command;
     }
 
-    private static int Run(CliEnvironment environment, string uriText, string[] subProtocols, string[] headerTexts, int lingerMilliseconds)
+    private sealed record ConnectionSettings(string? CaFile, bool Insecure, string? ProxyUrl);
+
+    private static int Run(CliEnvironment environment, string uriText, string[] subProtocols, string[] headerTexts, int lingerMilliseconds, ConnectionSettings connection)
     {
         TextWriter error = environment.Error;
         if (!Uri.TryCreate(uriText, UriKind.Absolute, out Uri? uri))
@@ -60,13 +66,19 @@ internal static class ConnectCommand
             headers.Add(new(text[..colon].Trim(), text[(colon + 1)..].Trim()));
         }
 
-        var options = new SidecarOptions { SubProtocols = subProtocols, Headers = headers };
         SidecarWebSocket ws;
         try
         {
+            var options = new SidecarOptions
+            {
+                SubProtocols = subProtocols,
+                Headers = headers,
+                Tls = CliConnectionOptions.Tls(connection.CaFile, connection.Insecure, error),
+                Proxy = CliConnectionOptions.Proxy(connection.ProxyUrl),
+            };
             ws = SidecarWebSocket.Connect(uri, options);
         }
-        catch (Exception e) when (e is ArgumentException or NotSupportedException)
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or UriFormatException or System.Security.Cryptography.CryptographicException or IOException)
         {
             error.WriteLine($"fastsidecar connect: {e.Message}");
             return ExitCodes.Usage;
