@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The one test command: installs the real WebSocket peers the interop tests start
-# (Node's `ws`, Debian's python3-websockets) when they are missing, then runs every test.
+# The one test command: installs the real peers the interop tests start (Node's `ws`, Debian's
+# python3-websockets, Debian's tinyproxy) when they are missing, then runs every test.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -18,6 +18,10 @@ fi
 if [ -f "$peers/node/package.json" ] && ! grep -qs "\"version\": \"$(sed -n 's/.*"ws": "\(.*\)".*/\1/p' "$peers/node/package.json")\"" "$peers/node/node_modules/ws/package.json"; then
   echo "test.sh: installing Node's ws into $peers/node" >&2
   (cd "$peers/node" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+if ! command -v tinyproxy >/dev/null && [ ! -x /usr/bin/tinyproxy ]; then
+  echo "test.sh: installing Debian's tinyproxy (the HTTP CONNECT proxy the proxy tests start)" >&2
+  apt_install tinyproxy
 fi
 if ! /usr/bin/python3 -I -c 'import websockets' 2>/dev/null; then
   echo "test.sh: installing Debian's python3-websockets" >&2

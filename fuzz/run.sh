@@ -15,8 +15,8 @@ out="$here/.out/$target"
 findings="$here/.findings/$target"
 
 case "$target" in
-  handshake|frames) ;;
-  *) echo "unknown target: $target (handshake|frames)" >&2; exit 2 ;;
+  handshake|frames|proxy) ;;
+  *) echo "unknown target: $target (handshake|frames|proxy)" >&2; exit 2 ;;
 esac
 
 if ! command -v afl-fuzz >/dev/null; then

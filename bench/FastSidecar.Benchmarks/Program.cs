@@ -18,6 +18,11 @@ internal static class Program
             return Deflate.DeflateRates.Run(args.AsSpan(1));
         }
 
+        if (args.Length > 0 && args[0] == "tls")
+        {
+            return Tls.TlsCostRunner.Run(args.AsSpan(1));
+        }
+
         // The machine is shared with other builds: the default two-minute build timeout is not always enough.
         IConfig config = ManualConfig.Create(DefaultConfig.Instance).WithBuildTimeout(TimeSpan.FromMinutes(10));
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);

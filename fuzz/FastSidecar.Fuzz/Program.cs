@@ -24,6 +24,7 @@ internal static class Program
         {
             "handshake" => HandshakeTarget.Run,
             "frames" => FrameTarget.Run,
+            "proxy" => ProxyConnectTarget.Run,
             _ => null,
         };
 
@@ -75,7 +76,7 @@ internal static class Program
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: FastSidecar.Fuzz <handshake|frames> [afl|libfuzzer|replay PATH...]");
+        Console.Error.WriteLine("usage: FastSidecar.Fuzz <handshake|frames|proxy> [afl|libfuzzer|replay PATH...]");
         return 2;
     }
 }

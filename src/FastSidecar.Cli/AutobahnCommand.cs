@@ -58,9 +58,13 @@ internal static class AutobahnCommand
             DefaultValueFactory = _ => 0,
         };
 
+        var ca = new Option<string?>("--ca")
+        {
+            Description = "For wss://: trust this certificate (PEM or DER) and nothing else; the host name is still checked.",
+        };
         var command = new Command("autobahn", "Runs the Autobahn client test protocol (echo every message) against a test server.")
         {
-            url, agent, cases, receiveTimeout, caseTimeout, deflate, deflateMinSize,
+            url, agent, cases, receiveTimeout, caseTimeout, deflate, deflateMinSize, ca,
         };
         command.SetAction(parse =>
         {
@@ -69,9 +73,12 @@ internal static class AutobahnCommand
                 parse.GetValue(agent)!,
                 TimeSpan.FromMilliseconds(parse.GetValue(receiveTimeout)),
                 TimeSpan.FromMilliseconds(parse.GetValue(caseTimeout)),
-                parse.GetValue(deflate)
-                    ? new SidecarOptions { Deflate = new System.Net.WebSockets.WebSocketDeflateOptions(), MinimumDeflateSize = parse.GetValue(deflateMinSize) }
-                    : SidecarOptions.Default);
+                new SidecarOptions
+                {
+                    Tls = CliConnectionOptions.Tls(parse.GetValue(ca), insecure: false, Console.Error),
+                    Deflate = parse.GetValue(deflate) ? new System.Net.WebSockets.WebSocketDeflateOptions() : null,
+                    MinimumDeflateSize = parse.GetValue(deflateMinSize),
+                });
             return Run(settings, parse.GetValue(cases));
         });
         return command;
@@ -207,7 +214,7 @@ internal static class AutobahnCommand
     /// <summary>Connects to a service endpoint, takes its one text message (if it sends one), and lets the server close.</summary>
     private static string FetchText(Settings settings, string pathAndQuery, bool expectMessage = true)
     {
-        using SidecarWebSocket ws = SidecarWebSocket.Connect(new Uri(settings.BaseUri, pathAndQuery));
+        using SidecarWebSocket ws = SidecarWebSocket.Connect(new Uri(settings.BaseUri, pathAndQuery), settings.Options);
         try
         {
             // updateReports sends nothing: the wait ends with the server's close, which surfaces as an exception.

@@ -18,7 +18,7 @@ internal static class ConnectCommand
 
     public static Command Create(CliEnvironment environment)
     {
-        var uri = new Argument<string>("uri") { Description = "ws://host[:port]/path" };
+        var uri = new Argument<string>("uri") { Description = "ws:// or wss://host[:port]/path" };
         var subProtocols = new Option<string[]>("--subprotocol", "-s") { Description = "A subprotocol to offer (repeatable)", AllowMultipleArgumentsPerToken = false };
         var headers = new Option<string[]>("--header", "-H") { Description = "An extra request header, name:value (repeatable)", AllowMultipleArgumentsPerToken = false };
         var linger = new Option<int>("--linger-ms")
@@ -39,17 +39,22 @@ internal static class ConnectCommand
         var binary = new Option<bool>("--binary", "-b") { Description = "Send messages as binary (the UTF-8 bytes of each line) instead of text" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only received messages and errors: no connection line, no shutdown report" };
         var deflate = new Option<bool>("--deflate") { Description = "Offer permessage-deflate (RFC 7692) with the default parameters" };
+        var ca = new Option<string?>("--ca") { Description = "For wss://: trust this certificate (PEM or DER) and nothing else; the host name is still checked" };
+        var insecure = new Option<bool>("--insecure") { Description = "For wss://: accept any certificate (encrypted, not authenticated; prints a warning)" };
+        var proxy = new Option<string?>("--proxy") { Description = "Tunnel through this HTTP proxy with CONNECT: http://[user:password@]host:port" };
         var command = new Command("connect", "Send lines of standard input (or --execute messages) and print what arrives")
         {
-            uri, subProtocols, headers, linger, execute, wait, binary, quiet, deflate,
+            uri, subProtocols, headers, linger, execute, wait, binary, quiet, deflate, ca, insecure, proxy,
         };
         command.SetAction(parse => Run(environment, parse.GetValue(uri)!, new Settings(
             parse.GetValue(subProtocols) ?? [], parse.GetValue(headers) ?? [], parse.GetValue(linger), parse.GetValue(execute) ?? [],
-            parse.GetValue(wait), parse.GetValue(binary), parse.GetValue(quiet), parse.GetValue(deflate))));
+            parse.GetValue(wait), parse.GetValue(binary), parse.GetValue(quiet), parse.GetValue(deflate),
+            parse.GetValue(ca), parse.GetValue(insecure), parse.GetValue(proxy))));
         return command;
     }
 
-    private sealed record Settings(string[] SubProtocols, string[] Headers, int LingerMilliseconds, string[] Execute, int WaitMilliseconds, bool Binary, bool Quiet, bool Deflate);
+    private sealed record Settings(string[] SubProtocols, string[] Headers, int LingerMilliseconds, string[] Execute, int WaitMilliseconds, bool Binary, bool Quiet, bool Deflate,
+        string? CaFile, bool Insecure, string? ProxyUrl);
 
     private static int Run(CliEnvironment environment, string uriText, Settings settings)
     {
@@ -82,18 +87,20 @@ internal static class ConnectCommand
             headers.Add(new(text[..colon].Trim(), text[(colon + 1)..].Trim()));
         }
 
-        var options = new SidecarOptions
-        {
-            SubProtocols = subProtocols,
-            Headers = headers,
-            Deflate = settings.Deflate ? new System.Net.WebSockets.WebSocketDeflateOptions() : null,
-        };
         SidecarWebSocket ws;
         try
         {
+            var options = new SidecarOptions
+            {
+                SubProtocols = subProtocols,
+                Headers = headers,
+                Deflate = settings.Deflate ? new System.Net.WebSockets.WebSocketDeflateOptions() : null,
+                Tls = CliConnectionOptions.Tls(settings.CaFile, settings.Insecure, error),
+                Proxy = CliConnectionOptions.Proxy(settings.ProxyUrl),
+            };
             ws = SidecarWebSocket.Connect(uri, options);
         }
-        catch (Exception e) when (e is ArgumentException or NotSupportedException)
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or UriFormatException or System.Security.Cryptography.CryptographicException or IOException)
         {
             error.WriteLine($"fastsidecar connect: {e.Message}");
             return ExitCodes.Usage;

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Security;
 using System.Numerics;
 using FastSidecar.Buffers;
 using Microsoft.Extensions.Logging;
@@ -98,6 +100,25 @@ public sealed class SidecarOptions
     /// which <see cref="SidecarWebSocket.Exit()"/> stops and joins.
     /// </summary>
     public SidecarLoop? Loop { get; init; }
+
+    /// <summary>
+    /// TLS settings for <c>wss://</c> connections, in the BCL's own type: certificate validation callback, client
+    /// certificates, enabled protocols, cipher policy, revocation checking, a custom trust store
+    /// (<see cref="SslClientAuthenticationOptions.CertificateChainPolicy"/>). Null (the default) means TLS 1.2 or 1.3
+    /// as the system allows, the system's trust store, and the URI's host as the server name (sent with SNI and checked
+    /// against the certificate). When <see cref="SslClientAuthenticationOptions.TargetHost"/> is empty the URI's host
+    /// is used. The object is copied per connection, never changed.
+    /// </summary>
+    public SslClientAuthenticationOptions? Tls { get; init; }
+
+    /// <summary>
+    /// An HTTP proxy to tunnel through with <c>CONNECT</c>, for <c>ws://</c> and <c>wss://</c> alike (as
+    /// <c>ClientWebSocketOptions.Proxy</c>): the proxy is asked about the http/https form of the URI, its bypass list
+    /// is honoured, and Basic credentials come from <see cref="IWebProxy.Credentials"/>. Null (the default) connects
+    /// directly: the environment's proxy variables are not read unless you pass <c>HttpClient.DefaultProxy</c> here.
+    /// A proxy that refuses is a <see cref="WebSocketHandshakeException"/> naming the proxy, with its status.
+    /// </summary>
+    public IWebProxy? Proxy { get; init; }
 
     /// <summary>The pool that send and receive buffers come from. Default <see cref="SidecarBufferPool.Shared"/>.</summary>
     public SidecarBufferPool BufferPool { get; init; } = SidecarBufferPool.Shared;

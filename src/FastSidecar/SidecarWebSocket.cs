@@ -12,6 +12,8 @@ using FastSidecar.Protocol.Handshake;
 using FastSidecar.Queues;
 using FastSidecar.Session;
 
+using FastSidecar.Transport;
+
 namespace FastSidecar;
 
 /// <summary>
@@ -95,7 +97,7 @@ public sealed partial class SidecarWebSocket : IDisposable
     /// Connects to <paramref name="uri"/> and completes the opening handshake, blocking until the connection is open.
     /// </summary>
     /// <exception cref="ArgumentException">An option or the URI is invalid.</exception>
-    /// <exception cref="NotSupportedException">The URI is <c>wss://</c>: TLS is not available yet.</exception>
+    /// <exception cref="WebSocketTlsException">The TLS handshake of a <c>wss://</c> connection failed (see <see cref="WebSocketTlsException.Failure"/>).</exception>
     /// <exception cref="WebSocketConnectionException">The TCP connection failed or timed out.</exception>
     /// <exception cref="WebSocketHandshakeException">The server rejected the upgrade or answered wrongly.</exception>
     /// <exception cref="ObjectDisposedException">The shared loop in <see cref="SidecarOptions.Loop"/> has stopped.</exception>
@@ -145,8 +147,9 @@ public sealed partial class SidecarWebSocket : IDisposable
         options.Validate();
         ValidateUri(uri);
         var handshake = new ClientHandshake(uri, options.SubProtocols, options.Headers, options.MaxHandshakeHeaderBytes, options.Deflate);
-        // The name is resolved on the loop, under ConnectTimeout (see Connection/EndpointConnector).
-        return new SidecarWebSocket(uri, new ClientConnection(uri, options, handshake));
+        // The name (the proxy's, when one is used) is resolved on the loop, under ConnectTimeout (see Connection/EndpointConnector).
+        ProxyRoute? proxy = ProxyRoute.For(uri, options.Proxy);
+        return new SidecarWebSocket(uri, new ClientConnection(uri, options, handshake, proxy));
     }
 
     /// <summary>
@@ -279,15 +282,9 @@ public sealed partial class SidecarWebSocket : IDisposable
             throw new ArgumentException($"The URI must be absolute: '{uri}'.", nameof(uri));
         }
 
-        if (uri.Scheme == "wss")
+        if (uri.Scheme is not ("ws" or "wss"))
         {
-            throw new NotSupportedException(
-                "wss:// is not supported yet: TLS is planned as a transport (SslStream over an in-loop stream) behind the existing transport seam. Use ws://.");
-        }
-
-        if (uri.Scheme != "ws")
-        {
-            throw new ArgumentException($"The URI scheme must be ws:// (got '{uri.Scheme}').", nameof(uri));
+            throw new ArgumentException($"The URI scheme must be ws:// or wss:// (got '{uri.Scheme}').", nameof(uri));
         }
 
         if (!string.IsNullOrEmpty(uri.Fragment))

@@ -9,6 +9,8 @@ using FastSidecar.Session;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
+using FastSidecar.Transport;
+
 namespace FastSidecar.Connection;
 
 /// <summary>
@@ -58,13 +60,15 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
     // every call from every thread, so it gets a cache line of its own.
     private PaddedLong _queueUsers;
 
-    public ClientConnection(Uri uri, SidecarOptions options, ClientHandshake handshake)
+    public ClientConnection(Uri uri, SidecarOptions options, ClientHandshake handshake, ProxyRoute? proxy = null)
     {
         Options = options;
         Uri = uri;
         Logger = options.LoggerFactory?.CreateLogger(SidecarLog.Category) ?? NullLogger.Instance;
-        _host = uri.IdnHost;
-        _port = uri.IsDefaultPort ? 80 : uri.Port;
+        // Through a proxy, the TCP connection goes to the proxy; the tunnel then reaches the URI's host.
+        Uri target = proxy?.Proxy ?? uri;
+        _host = target.IdnHost;
+        _port = target.Port > 0 ? target.Port : target.Scheme is "wss" or "https" ? 443 : 80;
         _handshake = handshake;
         Pool = options.BufferPool;
         OwnsLoop = options.Loop is null;
@@ -79,6 +83,16 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         };
         Session.ConfigureKeepAlive(options.KeepAliveInterval, options.KeepAliveTimeout);
         Session.ConfigureFragmentLimit(options.MaxFragmentedMessageDuration);
+        if (uri.Scheme == "wss")
+        {
+            Session.UseTls(options.Tls, uri.IdnHost);
+        }
+
+        if (proxy is not null)
+        {
+            Session.UseProxy(proxy);
+        }
+
         // Registered before the start is posted: the loop may end the session (a refused connect) before this thread
         // runs another line, and the end's removal must find the entry.
         SidecarLog.Connecting(Logger, uri);

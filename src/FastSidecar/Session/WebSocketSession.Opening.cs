@@ -50,7 +50,7 @@ internal sealed partial class WebSocketSession : IConnectOwner
     {
         _connector = null; // it has closed the losers and let go of the winner
         // The socket was counted in LiveConnections when its attempt created it; Finish uncounts it with the transport.
-        _transport = new SocketTransport(socket, _pool.AsMemoryPool());
+        _transport = CreateClientTransport(socket);
         OnConnected();
     }
 
@@ -128,7 +128,11 @@ internal sealed partial class WebSocketSession : IConnectOwner
         }
         else if (status == TransportStatus.Failed)
         {
-            Fail(new WebSocketConnectionException($"The connection failed during the opening handshake: {_transport.LastError}."), sendCloseCode: null);
+            Fail(_transport.Fault ?? new WebSocketConnectionException($"The connection failed during the opening handshake: {_transport.LastError}."), sendCloseCode: null);
+        }
+        else if (_phase == SessionPhase.Handshaking)
+        {
+            Flush(); // a TLS transport may have written handshake records, or the upgrade request, while receiving
         }
     }
 

@@ -83,7 +83,7 @@ internal sealed partial class WebSocketSession
                 OnEndOfStream();
                 break;
             case TransportStatus.Failed:
-                Fail(new WebSocketConnectionException($"Receiving failed: {_transport.LastError}."), sendCloseCode: null);
+                Fail(_transport.Fault ?? new WebSocketConnectionException($"Receiving failed: {_transport.LastError}."), sendCloseCode: null);
                 break;
         }
 

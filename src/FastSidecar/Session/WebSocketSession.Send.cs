@@ -143,7 +143,7 @@ internal sealed partial class WebSocketSession
                 SetInterest(_interest | SocketInterest.Write);
                 break;
             case TransportStatus.Failed:
-                Fail(new WebSocketConnectionException($"Sending failed: {_transport.LastError}."), sendCloseCode: null);
+                Fail(_transport.Fault ?? new WebSocketConnectionException($"Sending failed: {_transport.LastError}."), sendCloseCode: null);
                 break;
         }
     }

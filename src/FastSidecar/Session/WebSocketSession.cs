@@ -102,7 +102,7 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
         if (_phase != SessionPhase.Closed)
         {
             SocketError error = ReadSocketError();
-            Fail(new WebSocketConnectionException($"The connection failed: {error}."), sendCloseCode: null);
+            Fail(_transport?.Fault ?? new WebSocketConnectionException($"The connection failed: {error}."), sendCloseCode: null);
         }
     }
 
@@ -186,7 +186,7 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
                 Fail(ConnectTimedOut(), sendCloseCode: null);
                 break;
             case SessionPhase.Handshaking:
-                Fail(new WebSocketHandshakeException("The opening handshake timed out."), sendCloseCode: null);
+                Fail(_transport?.DescribeStall() ?? new WebSocketHandshakeException("The opening handshake timed out."), sendCloseCode: null);
                 break;
             case SessionPhase.Closing:
                 // The peer never finished the closing handshake (or never closed TCP): reset instead of waiting on it.

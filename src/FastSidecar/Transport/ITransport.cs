@@ -4,9 +4,9 @@ using System.Net.Sockets;
 namespace FastSidecar.Transport;
 
 /// <summary>
-/// The byte stream under a WebSocket session, driven by the loop's readiness callbacks. Plain TCP today
-/// (<see cref="SocketTransport"/>); TLS slots in here later as a transport that runs <c>SslStream</c> over an
-/// in-loop stream on top of the same socket, without the session knowing the difference.
+/// The byte stream under a WebSocket session, driven by the loop's readiness callbacks. Plain TCP
+/// (<see cref="SocketTransport"/>) or TLS (<see cref="TlsTransport"/>: <c>SslStream</c> over an in-loop stream on the
+/// same socket), without the session knowing the difference.
 /// </summary>
 /// <remarks>Loop thread only. The transport owns its socket and its two pipes and releases both in <see cref="IDisposable.Dispose"/>.</remarks>
 internal interface ITransport : IDisposable
@@ -25,6 +25,12 @@ internal interface ITransport : IDisposable
 
     /// <summary>The socket error of the last <see cref="TransportStatus.Failed"/> result.</summary>
     SocketError LastError { get; }
+
+    /// <summary>The transport's own typed error behind the last <see cref="TransportStatus.Failed"/> (a TLS failure), or null when the socket error says it all.</summary>
+    SidecarWebSocketException? Fault { get; }
+
+    /// <summary>The error for a connect deadline that passed inside the transport's own handshake (TLS), or null.</summary>
+    SidecarWebSocketException? DescribeStall();
 
     /// <summary>Moves what the socket has into <see cref="Input"/>, up to a per-call budget.</summary>
     TransportStatus ReceiveAvailable();

@@ -49,6 +49,10 @@ internal sealed class SocketTransport : ITransport
 
     public SocketError LastError { get; private set; }
 
+    public SidecarWebSocketException? Fault => null;
+
+    public SidecarWebSocketException? DescribeStall() => null;
+
     public TransportStatus ReceiveAvailable()
     {
         PipeWriter writer = _inbound.Writer;

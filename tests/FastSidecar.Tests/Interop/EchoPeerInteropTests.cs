@@ -207,6 +207,7 @@ public abstract class EchoPeerInteropTests<TPeer>
         SidecarWebSocket.Connect(Peer.Uri, new SidecarOptions
         {
             BufferPool = pool,
+            Tls = Peer.ClientTls,
             ConnectTimeout = TimeSpan.FromSeconds(20),
             CloseTimeout = TimeSpan.FromSeconds(10),
             JoinTimeout = TimeSpan.FromSeconds(10),
@@ -275,3 +276,9 @@ public sealed class KestrelInteropTests(KestrelEchoPeer peer) : EchoPeerInteropT
 public sealed class NodeWsInteropTests(NodeWsPeer peer) : EchoPeerInteropTests<NodeWsPeer>(peer), IClassFixture<NodeWsPeer>;
 
 public sealed class PythonWebSocketsInteropTests(PythonWebSocketsPeer peer) : EchoPeerInteropTests<PythonWebSocketsPeer>(peer), IClassFixture<PythonWebSocketsPeer>;
+
+public sealed class KestrelTlsInteropTests(KestrelTlsEchoPeer peer) : EchoPeerInteropTests<KestrelTlsEchoPeer>(peer), IClassFixture<KestrelTlsEchoPeer>;
+
+public sealed class NodeWsTlsInteropTests(NodeWsTlsPeer peer) : EchoPeerInteropTests<NodeWsTlsPeer>(peer), IClassFixture<NodeWsTlsPeer>;
+
+public sealed class PythonWebSocketsTlsInteropTests(PythonWebSocketsTlsPeer peer) : EchoPeerInteropTests<PythonWebSocketsTlsPeer>(peer), IClassFixture<PythonWebSocketsTlsPeer>;

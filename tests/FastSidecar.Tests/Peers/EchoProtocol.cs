@@ -50,4 +50,7 @@ public interface IEchoPeer
 
     /// <summary>True when <see cref="EchoProtocol.Fragment"/> splits the payload bytes anywhere, even inside a UTF-8 sequence.</summary>
     bool FragmentsSplitUtf8Sequences { get; }
+
+    /// <summary>For a <c>wss://</c> peer, client TLS options that trust its test certificate; null for <c>ws://</c>.</summary>
+    System.Net.Security.SslClientAuthenticationOptions? ClientTls => null;
 }

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using System.Net.WebSockets;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
@@ -20,21 +22,36 @@ namespace FastSidecar.Tests.Peers;
 /// ASP.NET Core's <see cref="WebSocket"/> cannot send a ping on demand (it only sends keep-alive frames on a timer,
 /// which this peer turns off), so <c>@@ping:&lt;payload&gt;</c> is echoed like ordinary text.
 /// </summary>
-public sealed class KestrelEchoPeer : IEchoPeer, IAsyncLifetime
+public class KestrelEchoPeer : IEchoPeer, IAsyncLifetime
 {
+    private readonly X509Certificate2? _certificate;
+
+    /// <summary>A plain ws:// peer.</summary>
+    public KestrelEchoPeer()
+    {
+    }
+
+    /// <summary>A wss:// peer serving HTTPS with <paramref name="certificate"/>.</summary>
+    protected KestrelEchoPeer(X509Certificate2 certificate) => _certificate = certificate;
+
     /// <summary>Largest message the peer reassembles; larger ones are refused with 1009.</summary>
     public const int MaxMessageSize = 128 * 1024 * 1024;
 
     private WebApplication? _app;
 
     /// <inheritdoc />
-    public string Name => "kestrel";
+    public string Name => _certificate is null ? "kestrel" : "kestrel https";
 
     /// <inheritdoc />
     public int Port { get; private set; }
 
     /// <inheritdoc />
-    public Uri Uri => new(string.Create(CultureInfo.InvariantCulture, $"ws://127.0.0.1:{Port}/"));
+    public Uri Uri => _certificate is null
+        ? new(string.Create(CultureInfo.InvariantCulture, $"ws://127.0.0.1:{Port}/"))
+        : new(string.Create(CultureInfo.InvariantCulture, $"wss://localhost:{Port}/"));
+
+    /// <inheritdoc />
+    public SslClientAuthenticationOptions? ClientTls => _certificate is null ? null : Tls.TestCertificates.Trusting(_certificate);
 
     /// <inheritdoc />
     public bool SupportsServerPing => false;
@@ -63,7 +80,13 @@ public sealed class KestrelEchoPeer : IEchoPeer, IAsyncLifetime
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.WebHost.UseKestrel(o =>
         {
-            o.Listen(IPAddress.Loopback, 0);
+            o.Listen(IPAddress.Loopback, 0, listen =>
+            {
+                if (_certificate is not null)
+                {
+                    listen.UseHttps(_certificate);
+                }
+            });
             o.AddServerHeader = false;
         });
 
@@ -208,5 +231,15 @@ public sealed class KestrelEchoPeer : IEchoPeer, IAsyncLifetime
         var sep = rest.IndexOf(':', StringComparison.Ordinal);
         reason = sep < 0 ? string.Empty : rest[(sep + 1)..];
         return int.TryParse(sep < 0 ? rest : rest[..sep], NumberStyles.Integer, CultureInfo.InvariantCulture, out code);
+    }
+}
+
+/// <summary>The Kestrel echo peer over HTTPS, with a certificate made by the test for localhost.</summary>
+public sealed class KestrelTlsEchoPeer : KestrelEchoPeer
+{
+    /// <summary>Serves wss:// with <see cref="Tls.TestCertificates.Localhost"/>.</summary>
+    public KestrelTlsEchoPeer()
+        : base(Tls.TestCertificates.Localhost)
+    {
     }
 }

@@ -31,7 +31,8 @@ public sealed class NodeWsPeer : IEchoPeer, IDisposable
     /// <summary>Starts a Node <c>ws</c> echo peer; the caller disposes it.</summary>
     /// <param name="startTimeout">How long to wait for the process to listen.</param>
     /// <param name="deflate">"1" turns on permessage-deflate for every message; "nocontext" also without context takeover.</param>
-    public static PeerProcess StartProcess(TimeSpan? startTimeout = null, string? deflate = null)
+    /// <param name="extraArguments">More arguments for the script ("--tls CERT KEY" serves wss://).</param>
+    public static PeerProcess StartProcess(TimeSpan? startTimeout = null, string? deflate = null, IReadOnlyList<string>? extraArguments = null)
     {
         var peers = Path.Combine(AppContext.BaseDirectory, "peers", "node");
         var script = Path.Combine(peers, "echo-server.js");
@@ -53,7 +54,7 @@ public sealed class NodeWsPeer : IEchoPeer, IDisposable
             environment["ECHO_DEFLATE"] = deflate;
         }
 
-        return PeerProcess.Start("node ws", "node", [script], startTimeout, environment);
+        return PeerProcess.Start("node ws", "node", [script, .. extraArguments ?? []], startTimeout, environment);
     }
 
     /// <inheritdoc />
@@ -108,7 +109,8 @@ public sealed class PythonWebSocketsPeer : IEchoPeer, IDisposable
     /// <summary>Starts a Python <c>websockets</c> echo peer; the caller disposes it.</summary>
     /// <param name="startTimeout">How long to wait for the process to listen.</param>
     /// <param name="deflate">True to serve with the library's default permessage-deflate.</param>
-    public static PeerProcess StartProcess(TimeSpan? startTimeout = null, bool deflate = false)
+    /// <param name="extraArguments">More arguments for the script ("--tls CERT KEY" serves wss://).</param>
+    public static PeerProcess StartProcess(TimeSpan? startTimeout = null, bool deflate = false, IReadOnlyList<string>? extraArguments = null)
     {
         var script = Path.Combine(AppContext.BaseDirectory, "peers", "python", "echo_server.py");
         if (!File.Exists(script))
@@ -122,9 +124,78 @@ public sealed class PythonWebSocketsPeer : IEchoPeer, IDisposable
             environment["ECHO_DEFLATE"] = "1";
         }
 
-        return PeerProcess.Start("python websockets", Python, ["-I", script], startTimeout, environment);
+        return PeerProcess.Start("python websockets", Python, ["-I", script, .. extraArguments ?? []], startTimeout, environment);
     }
 
     /// <inheritdoc />
     public void Dispose() => _process.Dispose();
+}
+
+/// <summary>
+/// A process peer serving wss:// with <see cref="Tls.TestCertificates.Localhost"/> (written as PEM files to a temporary
+/// folder the peer deletes on dispose); clients trust exactly that certificate.
+/// </summary>
+public abstract class TlsProcessPeer : IEchoPeer, IDisposable
+{
+    private readonly string _folder;
+    private readonly PeerProcess _process;
+
+    protected TlsProcessPeer(Func<IReadOnlyList<string>, PeerProcess> start)
+    {
+        (string cert, string key) = Tls.TestCertificates.WritePem(Tls.TestCertificates.Localhost);
+        _folder = Path.GetDirectoryName(cert)!;
+        _process = start(["--tls", cert, key]);
+    }
+
+    /// <inheritdoc />
+    public abstract string Name { get; }
+
+    /// <inheritdoc />
+    public int Port => _process.Port;
+
+    /// <inheritdoc />
+    public Uri Uri => new($"wss://localhost:{Port}/");
+
+    /// <inheritdoc />
+    public abstract bool SupportsServerPing { get; }
+
+    /// <inheritdoc />
+    public abstract bool FragmentsSplitUtf8Sequences { get; }
+
+    /// <inheritdoc />
+    public System.Net.Security.SslClientAuthenticationOptions? ClientTls => Tls.TestCertificates.Trusting(Tls.TestCertificates.Localhost);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _process.Dispose();
+        Directory.Delete(_folder, recursive: true);
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>Node's <c>ws</c> on an <c>https</c> server.</summary>
+public sealed class NodeWsTlsPeer() : TlsProcessPeer(args => NodeWsPeer.StartProcess(extraArguments: args))
+{
+    /// <inheritdoc />
+    public override string Name => "node ws over https";
+
+    /// <inheritdoc />
+    public override bool SupportsServerPing => true;
+
+    /// <inheritdoc />
+    public override bool FragmentsSplitUtf8Sequences => true;
+}
+
+/// <summary>Python <c>websockets</c> with an <c>ssl</c> context.</summary>
+public sealed class PythonWebSocketsTlsPeer() : TlsProcessPeer(args => PythonWebSocketsPeer.StartProcess(extraArguments: args))
+{
+    /// <inheritdoc />
+    public override string Name => "python websockets over ssl";
+
+    /// <inheritdoc />
+    public override bool SupportsServerPing => true;
+
+    /// <inheritdoc />
+    public override bool FragmentsSplitUtf8Sequences => false;
 }

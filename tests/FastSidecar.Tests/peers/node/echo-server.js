@@ -21,9 +21,9 @@ try {
 const MAX_PAYLOAD = 256 * 1024 * 1024;
 const PREFIX = '@@';
 
-const wss = new WebSocketServer({
-  host: '127.0.0.1',
-  port: 0,
+// "--tls CERT KEY" serves wss:// from an https server with that PEM certificate and key.
+const tlsAt = process.argv.indexOf('--tls');
+const serverOptions = {
   maxPayload: MAX_PAYLOAD,
   // ECHO_DEFLATE=1: permessage-deflate on every message (threshold 0); "nocontext" also drops context takeover both ways.
   perMessageDeflate: process.env.ECHO_DEFLATE
@@ -34,7 +34,18 @@ const wss = new WebSocketServer({
       }
     : false,
   clientTracking: true,
-});
+};
+let httpsServer = null;
+if (tlsAt >= 0) {
+  const fs = require('fs');
+  const https = require('https');
+  httpsServer = https.createServer({ cert: fs.readFileSync(process.argv[tlsAt + 1]), key: fs.readFileSync(process.argv[tlsAt + 2]) });
+  serverOptions.server = httpsServer;
+} else {
+  serverOptions.host = '127.0.0.1';
+  serverOptions.port = 0;
+}
+const wss = new WebSocketServer(serverOptions);
 
 function sendFragmented(ws, data, isBinary, count) {
   // ws sends one frame per send() call when fin is false, and a continuation for each later call.
@@ -123,6 +134,8 @@ function shutdown() {
   wss.close();
   process.exit(0);
 }
+
+if (httpsServer) httpsServer.listen(0, '127.0.0.1');
 
 process.stdin.on('end', shutdown);
 process.stdin.on('close', shutdown);

@@ -99,10 +99,18 @@ def exit_when_stdin_closes():
 
 
 async def main():
+    # "--tls CERT KEY" serves wss:// with that PEM certificate and key.
+    tls = None
+    if "--tls" in sys.argv:
+        import ssl
+        at = sys.argv.index("--tls")
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(sys.argv[at + 1], sys.argv[at + 2])
     async with websockets.serve(
         handler,
         "127.0.0.1",
         0,
+        ssl=tls,
         max_size=None,
         max_queue=None,
         ping_interval=None,
