@@ -1,14 +1,6 @@
-using System.Diagnostics;
-using System.Diagnostics.CodeAnalysis;
-using System.Net;
-using System.Net.WebSockets;
 using System.Net.Sockets;
-using System.Runtime.ExceptionServices;
 using System.Text;
-using FastSidecar.Connection;
-using FastSidecar.Diagnostics;
 using FastSidecar.Protocol;
-using FastSidecar.Protocol.Handshake;
 using FastSidecar.Queues;
 using FastSidecar.Session;
 

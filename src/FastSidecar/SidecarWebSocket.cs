@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
-using System.Net;
 using System.Net.WebSockets;
 using System.Net.Sockets;
 using System.Runtime.ExceptionServices;
@@ -9,7 +8,6 @@ using FastSidecar.Connection;
 using FastSidecar.Diagnostics;
 using FastSidecar.Protocol;
 using FastSidecar.Protocol.Handshake;
-using FastSidecar.Queues;
 using FastSidecar.Session;
 
 using FastSidecar.Transport;

@@ -94,7 +94,7 @@ internal sealed class SocketTransport : ITransport
 
         if (received > 0)
         {
-            CompleteSynchronously(writer.FlushAsync());
+            PipeFlush.CompleteSynchronously(writer.FlushAsync());
         }
 
         return received >= ReceiveBudget ? TransportStatus.Done : status;
@@ -106,7 +106,7 @@ internal sealed class SocketTransport : ITransport
         if (writer.UnflushedBytes > 0)
         {
             _unsentBytes += writer.UnflushedBytes;
-            CompleteSynchronously(writer.FlushAsync());
+            PipeFlush.CompleteSynchronously(writer.FlushAsync());
         }
 
         PipeReader reader = _outbound.Reader;
@@ -151,34 +151,9 @@ internal sealed class SocketTransport : ITransport
         return status;
     }
 
-    public void ShutdownSend()
-    {
-        try
-        {
-            Socket.Shutdown(SocketShutdown.Send);
-        }
-        catch (SocketException)
-        {
-            // Already reset by the peer: the close that follows releases the socket either way.
-        }
-    }
+    public void ShutdownSend() => SocketEnding.ShutdownSend(Socket);
 
-    public void Close(bool abortive)
-    {
-        if (abortive)
-        {
-            try
-            {
-                // Linger 0 turns close() into a reset: nothing waits in the kernel for a silent peer.
-                Socket.LingerState = new LingerOption(true, 0);
-            }
-            catch (SocketException)
-            {
-            }
-        }
-
-        Socket.Dispose();
-    }
+    public void Close(bool abortive) => SocketEnding.Close(Socket, abortive);
 
     public void Dispose()
     {
@@ -195,15 +170,5 @@ internal sealed class SocketTransport : ITransport
         _outbound.Writer.Complete();
         _outbound.Reader.Complete();
         _unsentBytes = 0;
-    }
-
-    private static void CompleteSynchronously(ValueTask<FlushResult> flush)
-    {
-        // With the inline scheduler and no pause threshold a flush never waits; anything else is a bug here.
-        Debug.Assert(flush.IsCompleted, "pipe flush went asynchronous");
-        if (!flush.IsCompletedSuccessfully)
-        {
-            flush.AsTask().GetAwaiter().GetResult();
-        }
     }
 }

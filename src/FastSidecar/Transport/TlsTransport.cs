@@ -187,7 +187,7 @@ internal sealed class TlsTransport : ITransport
 
         if (received > 0)
         {
-            CompleteSynchronously(writer.FlushAsync());
+            PipeFlush.CompleteSynchronously(writer.FlushAsync());
         }
 
         return status;
@@ -221,7 +221,7 @@ internal sealed class TlsTransport : ITransport
         if (writer.UnflushedBytes > 0)
         {
             _unsentBytes += writer.UnflushedBytes;
-            CompleteSynchronously(writer.FlushAsync());
+            PipeFlush.CompleteSynchronously(writer.FlushAsync());
         }
 
         PipeReader reader = _outbound.Reader;
@@ -287,34 +287,18 @@ internal sealed class TlsTransport : ITransport
             SendCloseNotify();
         }
 
-        try
-        {
-            Socket.Shutdown(SocketShutdown.Send);
-        }
-        catch (SocketException)
-        {
-        }
+        SocketEnding.ShutdownSend(Socket);
     }
 
     public void Close(bool abortive)
     {
-        if (abortive)
-        {
-            try
-            {
-                Socket.LingerState = new LingerOption(true, 0);
-            }
-            catch (SocketException)
-            {
-            }
-        }
-        else
+        if (!abortive)
         {
             using var scope = InlineContinuationScope.Enter();
             SendCloseNotify();
         }
 
-        Socket.Dispose();
+        SocketEnding.Close(Socket, abortive);
     }
 
     public void Dispose()
@@ -330,17 +314,17 @@ internal sealed class TlsTransport : ITransport
         // Disposing the SslStream disposes the LoopStream, which fails whatever SslStream still waits on: its pending
         // read, write and handshake run to their end now (they own rented buffers until they do).
         _ssl.Dispose();
-        Observe(_handshake);
+        AbandonedOperations.Observe(_handshake);
         if (_reading)
         {
             _reading = false;
-            ObserveRead(_read);
+            AbandonedOperations.ObserveRead(_read);
         }
 
         if (_writing)
         {
             _writing = false;
-            ObserveWrite(_write);
+            AbandonedOperations.ObserveWrite(_write);
         }
 
         _inbound.Writer.Complete();
@@ -409,67 +393,10 @@ internal sealed class TlsTransport : ITransport
         {
             // The alert is one small record: the socket takes it at once, or the close goes ahead without it
             // (waiting for writability here would stretch Exit's deadlines).
-            Observe(_ssl.ShutdownAsync());
+            AbandonedOperations.Observe(_ssl.ShutdownAsync());
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException)
         {
-        }
-    }
-
-    private static void Observe(Task? task)
-    {
-        if (task is { IsCompleted: true, IsFaulted: true })
-        {
-            _ = task.Exception; // observed: a failed handshake or alert is reported through Fault, never as unobserved
-        }
-        else
-        {
-            task?.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
-    }
-
-    private static void ObserveRead(ValueTask<int> read)
-    {
-        if (read.IsCompleted)
-        {
-            try
-            {
-                read.GetAwaiter().GetResult();
-            }
-            catch (Exception e) when (e is IOException or ObjectDisposedException or AuthenticationException or InvalidOperationException)
-            {
-            }
-        }
-        else
-        {
-            Observe(read.AsTask());
-        }
-    }
-
-    private static void ObserveWrite(ValueTask write)
-    {
-        if (write.IsCompleted)
-        {
-            try
-            {
-                write.GetAwaiter().GetResult();
-            }
-            catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
-            {
-            }
-        }
-        else
-        {
-            Observe(write.AsTask());
-        }
-    }
-
-    private static void CompleteSynchronously(ValueTask<FlushResult> flush)
-    {
-        Debug.Assert(flush.IsCompleted, "pipe flush went asynchronous");
-        if (!flush.IsCompletedSuccessfully)
-        {
-            flush.AsTask().GetAwaiter().GetResult();
         }
     }
 }
