@@ -111,13 +111,8 @@ internal static class ConnectCommand
             return ExitCodes.Failure;
         }
 
-        if (!settings.Quiet)
-        {
-            error.WriteLine(ws.SubProtocol is null ? $"connected to {uri}" : $"connected to {uri} (subprotocol {ws.SubProtocol})");
-        }
-
         var session = new Session(environment, ws, settings);
-        return session.Run();
+        return session.Run(connected: ws.SubProtocol is null ? $"connected to {uri}" : $"connected to {uri} (subprotocol {ws.SubProtocol})");
     }
 
     /// <summary>One connected session: a stdin reader, a receiver thread, and the main thread waiting for the first reason to stop.</summary>
@@ -133,7 +128,7 @@ internal static class ConnectCommand
         private volatile Exception? _receiveFault;
         private volatile bool _interrupted;
 
-        public int Run()
+        public int Run(string connected)
         {
             using (environment.SubscribeInterrupt(() =>
             {
@@ -141,6 +136,12 @@ internal static class ConnectCommand
                 _stop.TrySetResult();
             }))
             {
+                // Said only once Ctrl+C is ours: an interrupt right after this line must still end through Exit.
+                if (!settings.Quiet)
+                {
+                    environment.Error.WriteLine(connected);
+                }
+
                 var receiver = new Thread(Receive) { IsBackground = true, Name = "connect receiver" };
                 receiver.Start();
 

@@ -30,9 +30,10 @@ public sealed class EndpointConnectTests
         AssertEchoes(new Uri($"ws://localhost:{server.Port}/"));
     }
 
-    [IPv6LoopbackFact]
+    [Fact]
     public void Localhost_reaches_a_server_listening_on_the_IPv6_loopback_only()
     {
+        HostCapabilities.Require(HostCapabilities.IPv6Loopback, "a TCP listener on the IPv6 loopback (::1)");
         using var server = new ScriptedServer(
             [ScriptStep.ReadHandshakeRequest(), ScriptStep.SendValidHandshakeResponse(), ScriptStep.ExpectClose(1000), ScriptStep.CloseTcp()],
             address: IPAddress.IPv6Loopback);
@@ -77,9 +78,10 @@ public sealed class EndpointConnectTests
         Assert.Equal(descriptors, OpenDescriptors());
     }
 
-    [IPv6LoopbackFact]
+    [Fact]
     public void An_IPv6_literal_is_connected_to_without_a_lookup_and_named_once_in_the_error()
     {
+        HostCapabilities.Require(HostCapabilities.IPv6Loopback, "a TCP listener on the IPv6 loopback (::1)");
         using PortReservation port = PortReservation.On(IPAddress.IPv6Loopback, 0);
         var options = Options(lookup: (_, _) => throw new InvalidOperationException("an IP literal must not be looked up"));
 

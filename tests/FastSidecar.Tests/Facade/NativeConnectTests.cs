@@ -13,7 +13,10 @@ namespace FastSidecar.Tests.Facade;
 [Collection(ResourceCountingGroup.Name)]
 public sealed class NativeConnectTests
 {
-    [LinuxNativeFact]
+    public NativeConnectTests() =>
+        HostCapabilities.Require(HostCapabilities.NativeConnect, "the native connect path (Linux with epoll)");
+
+    [Fact]
     public void Serialized_IPv4_endpoint_is_the_native_sockaddr_in()
     {
         SocketAddress address = new IPEndPoint(IPAddress.Loopback, 0x1F90).Serialize();
@@ -26,7 +29,7 @@ public sealed class NativeConnectTests
         Assert.True(bytes[8..16].IndexOfAnyExcept((byte)0) < 0);                        // sin_zero
     }
 
-    [LinuxNativeFact]
+    [Fact]
     public void Serialized_IPv6_endpoint_is_the_native_sockaddr_in6()
     {
         SocketAddress address = new IPEndPoint(IPAddress.IPv6Loopback, 0x1F90).Serialize();
@@ -40,14 +43,19 @@ public sealed class NativeConnectTests
         Assert.Equal(0u, BitConverter.ToUInt32(bytes[24..28]));                          // sin6_scope_id
     }
 
-    [LinuxNativeFact]
+    [Fact]
     public void Native_connect_reaches_an_IPv4_loopback_listener() => AssertNativeConnectReaches(IPAddress.Loopback);
 
-    [LinuxNativeFact(requiresIPv6Loopback: true)]
+    [Fact]
     public void Native_connect_reaches_an_IPv6_loopback_listener() => AssertNativeConnectReaches(IPAddress.IPv6Loopback);
 
     private static void AssertNativeConnectReaches(IPAddress loopback)
     {
+        if (loopback.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            HostCapabilities.Require(HostCapabilities.IPv6Loopback, "a TCP listener on the IPv6 loopback (::1)");
+        }
+
         AddressFamily family = loopback.AddressFamily;
         using var listener = new Socket(family, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(loopback, 0));
@@ -64,7 +72,7 @@ public sealed class NativeConnectTests
         Assert.Equal(42, received[0]);
     }
 
-    [LinuxNativeFact]
+    [Fact]
     public void Native_connect_to_a_closed_port_reports_refusal_without_throwing()
     {
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -83,7 +91,7 @@ public sealed class NativeConnectTests
         Assert.NotEqual(0, (int)client.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!);
     }
 
-    [LinuxNativeFact]
+    [Fact]
     public void A_connect_echo_exit_cycle_throws_no_exception_on_the_application_or_loop_thread()
     {
         using var server = new LoopbackEchoServer(WaitStrategy.Blocking, new SidecarBufferPool());
