@@ -94,7 +94,7 @@ internal static class DemoCommand
         ShutdownReport? shutdown = null;
 
         // The server parks when idle, so it does not take a core away from the client being measured.
-        using var server = new LoopbackEchoServer(WaitStrategy.Blocking, new Buffers.SidecarBufferPool());
+        using var server = new LoopbackEchoServer(WaitStrategy.Blocking, new SidecarBufferPool());
         progress.Status().Start("connecting", context =>
         {
             SidecarWebSocket ws = SidecarWebSocket.Connect(server.Uri);

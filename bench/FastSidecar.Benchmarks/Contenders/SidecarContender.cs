@@ -13,7 +13,7 @@ public sealed class SidecarContender : Contender
         _socket = SidecarWebSocket.Connect(uri, new SidecarOptions
         {
             WaitStrategy = strategy,
-            BufferPool = template?.BufferPool ?? FastSidecar.Buffers.SidecarBufferPool.Shared,
+            BufferPool = template?.BufferPool ?? SidecarBufferPool.Shared,
             CloseTimeout = template?.CloseTimeout ?? TimeSpan.FromSeconds(1),
         });
     }

@@ -86,7 +86,7 @@ internal static class FloodCheck
         {
             WaitStrategy = WaitStrategy.SpinThenPark,
             Loop = loop,
-            BufferPool = ownPool ? new FastSidecar.Buffers.SidecarBufferPool() : FastSidecar.Buffers.SidecarBufferPool.Shared,
+            BufferPool = ownPool ? new SidecarBufferPool() : SidecarBufferPool.Shared,
         });
         byte[] request = Encoding.ASCII.GetBytes(Batch.ToString(CultureInfo.InvariantCulture));
         long generatedBefore = server.FloodMessagesGenerated;

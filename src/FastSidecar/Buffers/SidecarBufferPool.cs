@@ -1,7 +1,8 @@
 using System.Buffers;
 using System.Diagnostics;
+using FastSidecar.Buffers;
 
-namespace FastSidecar.Buffers;
+namespace FastSidecar;
 
 /// <summary>
 /// A counting array pool: every rental is tracked until it is returned, so tests, diagnostics and the shutdown report

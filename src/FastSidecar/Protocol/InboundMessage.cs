@@ -4,7 +4,7 @@ namespace FastSidecar.Protocol;
 
 /// <summary>A complete data message handed out by <see cref="FrameReader"/>.</summary>
 /// <remarks>
-/// <see cref="Buffer"/> was rented from the reader's <see cref="Buffers.SidecarBufferPool"/> and ownership passes to the
+/// <see cref="Buffer"/> was rented from the reader's <see cref="SidecarBufferPool"/> and ownership passes to the
 /// receiver, who returns it exactly once. A zero-length message carries the empty array, whose return is a no-op, so
 /// the rule stays uniform.
 /// </remarks>

@@ -77,7 +77,7 @@ public class FrameReaderSegmentationTests
         {
             ReadOnlyMemory<byte>[] parts = BufferSegment.Cut(stream, [cut]);
 
-            var pool = new FastSidecar.Buffers.SidecarBufferPool();
+            var pool = new SidecarBufferPool();
             using (var reader = new FrameReader(role, 1 << 20, pool))
             {
                 ReadOnlySequence<byte> sequence = BufferSegment.Sequence(parts);
@@ -98,7 +98,7 @@ public class FrameReaderSegmentationTests
         (byte[] stream, List<ReadEvent> expected) = Conversation(mask: role == WebSocketRole.Server);
         ReadOnlyMemory<byte>[] parts = BufferSegment.Cut(stream, Enumerable.Range(1, stream.Length - 1));
 
-        var pool = new FastSidecar.Buffers.SidecarBufferPool();
+        var pool = new SidecarBufferPool();
         using (var reader = new FrameReader(role, 1 << 20, pool))
         {
             ReadOnlySequence<byte> sequence = BufferSegment.Sequence(parts);
@@ -138,7 +138,7 @@ public class FrameReaderSegmentationTests
             ReadOnlyMemory<byte>[] parts = BufferSegment.Cut(stream, cuts);
             AssertSame(expected, ReadIncrementally(role, parts), $"round {round}");
 
-            var pool = new FastSidecar.Buffers.SidecarBufferPool();
+            var pool = new SidecarBufferPool();
             using (var reader = new FrameReader(role, 4 << 20, pool))
             {
                 ReadOnlySequence<byte> sequence = BufferSegment.Sequence(parts);

@@ -233,15 +233,9 @@ internal sealed partial class ClientHandshake
         bool upgradeIsWebSocket = false, connectionHasUpgrade = false, acceptMatches = false;
         string? subProtocol = null;
 
-        while (true)
+        foreach (HttpHeaderField field in new HttpHeaderFields(rest, status))
         {
-            ReadOnlySpan<byte> line = HttpHeaderBlock.NextLine(ref rest);
-            if (line.IsEmpty)
-            {
-                break;
-            }
-
-            HttpHeaderBlock.SplitField(line, status, out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value);
+            ReadOnlySpan<byte> name = field.Name, value = field.Value;
             if (Ascii.EqualsIgnoreCase(name, "Upgrade"u8))
             {
                 upgradeCount++;

@@ -137,7 +137,7 @@ internal static class HttpHeaderBlock
     }
 
     /// <summary>Splits off the next CRLF-terminated line; the block was validated by <see cref="TryFindEnd"/>.</summary>
-    public static ReadOnlySpan<byte> NextLine(ref ReadOnlySpan<byte> rest)
+    public static ReadOnlySpan<byte> NextLine(scoped ref ReadOnlySpan<byte> rest)
     {
         int end = rest.IndexOf("\r\n"u8);
         ReadOnlySpan<byte> line = rest[..end];
@@ -148,7 +148,7 @@ internal static class HttpHeaderBlock
     /// <summary>
     /// Splits a header line into name and value (OWS trimmed), or throws for the shapes RFC 9112 §5 forbids.
     /// </summary>
-    public static void SplitField(ReadOnlySpan<byte> line, int? statusCode, out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value)
+    public static HttpHeaderField SplitField(ReadOnlySpan<byte> line, int? statusCode)
     {
         if (line[0] is (byte)' ' or (byte)'\t')
         {
@@ -162,18 +162,20 @@ internal static class HttpHeaderBlock
             throw new WebSocketHandshakeException($"Header line without a colon: \"{Printable(line)}\".", statusCode);
         }
 
-        name = line[..colon];
+        ReadOnlySpan<byte> name = line[..colon];
         if (!IsToken(name))
         {
             // Also catches whitespace between the name and the colon, which §5.1 says to reject.
             throw new WebSocketHandshakeException($"Invalid header name \"{Printable(name)}\".", statusCode);
         }
 
-        value = line[(colon + 1)..].Trim(" \t"u8);
+        ReadOnlySpan<byte> value = line[(colon + 1)..].Trim(" \t"u8);
         if (!IsFieldValue(value))
         {
             throw new WebSocketHandshakeException($"Header {Printable(name)} has a control character in its value.", statusCode);
         }
+
+        return new HttpHeaderField(name, value);
     }
 
     /// <summary>RFC 9110 §5.6.2 token: one or more tchar.</summary>

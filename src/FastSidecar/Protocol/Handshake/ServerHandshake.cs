@@ -94,15 +94,9 @@ internal static class ServerHandshake
         bool upgrade = false, connection = false, versionOk = false;
         List<string>? protocols = null;
 
-        while (true)
+        foreach (HttpHeaderField field in new HttpHeaderFields(rest, BadRequest))
         {
-            ReadOnlySpan<byte> line = HttpHeaderBlock.NextLine(ref rest);
-            if (line.IsEmpty)
-            {
-                break;
-            }
-
-            HttpHeaderBlock.SplitField(line, BadRequest, out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value);
+            ReadOnlySpan<byte> name = field.Name, value = field.Value;
             if (Ascii.EqualsIgnoreCase(name, "Host"u8))
             {
                 hostCount++;
