@@ -52,11 +52,14 @@ public sealed partial class SidecarLoop
     private long _parkDeadline; // the next timer's due time when the loop parked (written before announcing the park)
     private long _lentRuns;     // written by the holder of the state only; read by tests and diagnostics
 
-    // SCRATCH (exploration only, not to commit): which strategies lend.
-    private static readonly string s_lendMode = Environment.GetEnvironmentVariable("FS_LEND") ?? "blocking";
-
-    /// <summary>True when application threads may run work on this loop's parked state (<see cref="WaitStrategy.Blocking"/>).</summary>
-    internal bool LendsWhenParked => s_lendMode == "all" || (s_lendMode == "blocking" && WaitPolicy.Strategy == WaitStrategy.Blocking);
+    /// <summary>True when application threads may run work on this loop's parked state: <see cref="WaitStrategy.Blocking"/> only.</summary>
+    /// <remarks>
+    /// A <see cref="WaitStrategy.SpinThenPark"/> loop parks only after its spin stopped paying, and a lent drain moves
+    /// the frame's system calls onto the application thread, which the seed's use (CPU work beside the connection)
+    /// pays for in wall time; the measurements on this machine could not tell the two apart, so the default keeps
+    /// its loop doing the writes (perf-results/wait/README.md).
+    /// </remarks>
+    internal bool LendsWhenParked => WaitPolicy.Strategy == WaitStrategy.Blocking;
 
     /// <summary>How many times a parked loop's state was lent to another thread to run work without a wake-up.</summary>
     internal long LentRuns => Volatile.Read(ref _lentRuns);
