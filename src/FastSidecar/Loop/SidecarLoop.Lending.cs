@@ -52,14 +52,21 @@ public sealed partial class SidecarLoop
     private long _parkDeadline; // the next timer's due time when the loop parked (written before announcing the park)
     private long _lentRuns;     // written by the holder of the state only; read by tests and diagnostics
 
-    /// <summary>True when application threads may run work on this loop's parked state: <see cref="WaitStrategy.Blocking"/> only.</summary>
+    /// <summary>True when application threads may run work on this loop's parked state: <see cref="WaitStrategy.Blocking"/> over epoll only.</summary>
     /// <remarks>
+    /// <para>
+    /// Epoll only: a borrower that finds the socket full adds write interest with <c>epoll_ctl</c>, which the kernel
+    /// applies to a wait already in progress. The portable selector builds its lists before <c>Socket.Select</c>, so
+    /// a change made during the wait would be missed (and its dictionary is not safe against a concurrent writer).
+    /// </para>
+    /// <para>
     /// A <see cref="WaitStrategy.SpinThenPark"/> loop parks only after its spin stopped paying, and a lent drain moves
     /// the frame's system calls onto the application thread, which the seed's use (CPU work beside the connection)
     /// pays for in wall time; the measurements on this machine could not tell the two apart, so the default keeps
     /// its loop doing the writes (perf-results/wait/README.md).
+    /// </para>
     /// </remarks>
-    internal bool LendsWhenParked => WaitPolicy.Strategy == WaitStrategy.Blocking;
+    internal bool LendsWhenParked => WaitPolicy.Strategy == WaitStrategy.Blocking && _selector is EpollSelector;
 
     /// <summary>How many times a parked loop's state was lent to another thread to run work without a wake-up.</summary>
     internal long LentRuns => Volatile.Read(ref _lentRuns);
@@ -71,9 +78,11 @@ public sealed partial class SidecarLoop
     /// <remarks>For the library's own short loop work only; see the remarks on lending. Exceptions are handled as the loop handles a callback's.</remarks>
     internal bool TryRunWhileParked(Action<object?> callback, object? state)
     {
-        if (Volatile.Read(ref _parked) != 1 || Interlocked.CompareExchange(ref _parked, ParkedLent, 1) != 1)
+        if (_selector is not EpollSelector || Volatile.Read(ref _parked) != 1 || Interlocked.CompareExchange(ref _parked, ParkedLent, 1) != 1)
         {
-            return false; // awake (or lent already): the ordinary post finds it awake or is picked up by the holder's release
+            // Awake (or lent already): the ordinary post finds it awake or is picked up by the holder's release.
+            // The portable selector never lends (see LendsWhenParked).
+            return false;
         }
 
         // Acquire (the compare-and-swap): the loop's writes before its park, _parkDeadline among them, are visible.

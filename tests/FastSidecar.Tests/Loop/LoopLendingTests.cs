@@ -57,6 +57,16 @@ public sealed class LoopLendingTests
     }
 
     [Fact]
+    public void The_portable_selector_never_lends_because_its_wait_would_miss_a_change_of_interest()
+    {
+        using var loop = new SidecarLoop(new SidecarLoopOptions { WaitStrategy = WaitStrategy.Blocking, ForcePortableSelector = true });
+        WaitUntilParked(loop);
+        Assert.False(loop.LendsWhenParked);
+        Assert.False(loop.TryRunWhileParked(_ => { }, null));
+        Assert.Equal(0, loop.LentRuns);
+    }
+
+    [Fact]
     public void A_timer_armed_on_loan_fires_although_the_loop_parked_without_a_timeout()
     {
         using SidecarLoop loop = ParkedBlockingLoop(); // no timers: parked with an infinite timeout
