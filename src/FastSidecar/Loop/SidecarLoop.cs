@@ -54,7 +54,7 @@ public sealed partial class SidecarLoop : IDisposable
 
     // Shared between producers and the loop thread; each access documents its ordering.
     private int _state;           // StateRunning → StateStopping (CAS, first Stop wins) → StateStopped (loop thread)
-    private int _parked;          // 1 while the loop is (about to be) blocked in the selector; see Park()
+    private int _parked;          // 1 while the loop is (about to be) blocked in the selector, 2 while its state is lent; see Park()
     private long _callbackFaults; // Interlocked
     private long _parks;          // written by the loop thread only (Volatile), read by tests and diagnostics
     private long _wakeSignals;    // Interlocked, slow path only: producers that flipped _parked and signalled the selector
@@ -98,7 +98,8 @@ public sealed partial class SidecarLoop : IDisposable
     public static int LiveLoops => Volatile.Read(ref s_liveLoops);
 
     /// <summary>True when called on this loop's thread.</summary>
-    public bool IsOnLoopThread => Environment.CurrentManagedThreadId == _threadId;
+    /// <remarks>Also true on a thread that holds the parked loop's state on loan (see <c>TryRunWhileParked</c>).</remarks>
+    public bool IsOnLoopThread => Environment.CurrentManagedThreadId == _threadId || IsBorrowedHere;
 
     /// <summary>True once the loop thread has pinned itself to <see cref="SidecarLoopOptions.ProcessorAffinity"/>
     /// (settled before the loop runs its first work item).</summary>
@@ -123,7 +124,7 @@ public sealed partial class SidecarLoop : IDisposable
     internal long WakeSignals => Interlocked.Read(ref _wakeSignals);
 
     /// <summary>True while the loop is blocked in the selector, or about to be.</summary>
-    internal bool IsParked => Volatile.Read(ref _parked) == 1;
+    internal bool IsParked => Volatile.Read(ref _parked) != 0;
 
     /// <summary>The loop thread's managed id.</summary>
     internal int ThreadId => _threadId;
@@ -240,20 +241,23 @@ public sealed partial class SidecarLoop : IDisposable
     internal int Park()
     {
         AssertOnLoopThread();
+        // The timeout is computed before the announcement: from then on the state may be lent (SidecarLoop.Lending.cs).
+        int timeout = MillisecondsUntilNextTimer();
+        _parkDeadline = _timers.NextDue;
         Interlocked.Exchange(ref _parked, 1);
         // Counted at the announcement, not at the wait: a producer may flip the word and signal between here and a
         // back-out below, and each signal must correspond to one announced park (the eventfd is drained by the next wait).
         Volatile.Write(ref _parks, _parks + 1);
         if (HasQueuedWork() || Volatile.Read(ref _state) != StateRunning)
         {
-            Volatile.Write(ref _parked, 0);
+            TakeBackParkedState();
             return 1;
         }
 
-        int count = _selector.Wait(MillisecondsUntilNextTimer(), _events);
-        // Plain release store: a producer that flipped the word already wrote the eventfd (drained by the next wait);
-        // one that reads 0 from now on skips the system call, which is right because the loop is awake.
-        Volatile.Write(ref _parked, 0);
+        int count = _selector.Wait(timeout, _events);
+        // A producer that flipped the word already wrote the eventfd (drained by the next wait); one that reads 0 from
+        // now on skips the system call, which is right because the loop is awake. A borrower is waited for.
+        TakeBackParkedState();
         return count == 0 ? 0 : DispatchReadiness(count);
     }
 

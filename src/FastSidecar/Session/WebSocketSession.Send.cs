@@ -19,7 +19,8 @@ internal sealed partial class WebSocketSession
     private long _messagesSent;
 
     /// <summary>
-    /// Any thread: makes sure a drain of the owner's outbound queue is posted. Called after every enqueue.
+    /// Any thread: makes sure a drain of the owner's outbound queue is posted, or runs it here when the loop is parked
+    /// and lends its state (<see cref="SidecarLoop.TryRunWhileParked"/>: no wake-up). Called after every enqueue.
     /// </summary>
     /// <remarks>
     /// The exchange is a full fence between the producer's enqueue and its read of the flag; the drain clears the flag
@@ -28,7 +29,7 @@ internal sealed partial class WebSocketSession
     /// </remarks>
     public void ScheduleDrain()
     {
-        if (Interlocked.Exchange(ref _drainScheduled, 1) == 0)
+        if (Interlocked.Exchange(ref _drainScheduled, 1) == 0 && !(_loop.LendsWhenParked && _loop.TryRunWhileParked(s_drain, this)))
         {
             // False once the loop is stopping: its teardown ends this session, so nothing is left to do (and
             // nothing to throw at an application thread whose message is already queued or taken).
