@@ -37,6 +37,8 @@ internal static class FloodRates
     private static readonly byte[] s_buffer = new byte[64 * 1024]; // ClientWebSocket's one reused receive buffer
     private static readonly string[] s_contenders = ["ClientWebSocket ReceiveAsync", "Sidecar Receive", "Sidecar ReceiveBatch"];
 
+    private static WaitStrategy s_wait = WaitStrategy.SpinThenPark;
+
     private sealed record Trial(double MessagesPerSecond, double BytesPerMessage);
 
     public static int Run(ReadOnlySpan<string> args)
@@ -53,6 +55,7 @@ internal static class FloodRates
                 case "--trials": trials = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--messages": messages = long.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--out": outDir = args[i + 1]; break;
+                case "--wait": s_wait = Enum.Parse<WaitStrategy>(args[i + 1]); break;
                 default: throw new ArgumentException($"Unknown option {args[i]}.");
             }
         }
@@ -70,7 +73,7 @@ internal static class FloodRates
         var report = new StringBuilder();
         report.AppendLine(CultureInfo.InvariantCulture, $"# Receive rate, peer flooding: {runs} runs, median of {trials} trials of {messages:N0} messages each");
         report.AppendLine();
-        report.AppendLine(CultureInfo.InvariantCulture, $"Command: `dotnet run -c Release --project bench/FastSidecar.Benchmarks -- flood --runs {runs} --trials {trials} --messages {messages} --out {outDir}`");
+        report.AppendLine(CultureInfo.InvariantCulture, $"Command: `dotnet run -c Release --project bench/FastSidecar.Benchmarks -- flood --runs {runs} --trials {trials} --messages {messages} --wait {s_wait} --out {outDir}`");
         report.AppendLine();
         report.AppendLine("| run | load (1/5/15 min) | peer | size | ClientWebSocket M msg/s | Receive M msg/s | ReceiveBatch M msg/s | Receive ratio | ReceiveBatch ratio | B/msg (CWS / Receive / Batch) |");
         report.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
@@ -126,7 +129,7 @@ internal static class FloodRates
         using var client = new ClientWebSocket();
         client.Options.KeepAliveInterval = TimeSpan.Zero;
         client.ConnectAsync(uri, CancellationToken.None).GetAwaiter().GetResult();
-        SidecarWebSocket sidecar = SidecarWebSocket.Connect(uri, new SidecarOptions { WaitStrategy = WaitStrategy.SpinThenPark });
+        SidecarWebSocket sidecar = SidecarWebSocket.Connect(uri, new SidecarOptions { WaitStrategy = s_wait });
         var results = new List<Trial>[s_contenders.Length];
         for (int c = 0; c < results.Length; c++)
         {
