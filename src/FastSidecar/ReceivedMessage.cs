@@ -1,5 +1,6 @@
 using System.Text;
 using FastSidecar.Buffers;
+using FastSidecar.Protocol;
 
 namespace FastSidecar;
 
@@ -14,20 +15,31 @@ namespace FastSidecar;
 /// </remarks>
 public readonly struct ReceivedMessage : IDisposable
 {
-    // Null for an empty payload (nothing was rented) and for the violation marker.
-    private readonly BufferLease? _lease;
+    // Null for an empty payload (nothing was rented) and for the violation marker. Either a lease of an array of
+    // the message's own, or the block the message shares with the rest of its read burst (slot and offset in it).
+    private readonly PayloadOwner? _owner;
     private readonly int _generation;
+    private readonly int _slot;
+    private readonly int _offset;
     private readonly bool _isMarker;
 
-    internal ReceivedMessage(byte[] buffer, int length, MessageType type, SidecarBufferPool pool)
+    internal ReceivedMessage(in InboundMessage message, SidecarBufferPool pool)
     {
-        if (buffer.Length != 0)
+        if (message.Block is not null)
         {
-            _lease = BufferLease.Issue(buffer, pool, out _generation);
+            // The message already holds its place in the block's count: it passes to this value, not a new lease.
+            _owner = message.Block;
+            _slot = message.Slot;
+            _generation = message.Generation;
+            _offset = message.Offset;
+        }
+        else if (message.Buffer.Length != 0)
+        {
+            _owner = BufferLease.Issue(message.Buffer, pool, out _generation);
         }
 
-        Length = length;
-        Type = type;
+        Length = message.Length;
+        Type = message.Type;
     }
 
     private ReceivedMessage(bool isMarker) => _isMarker = isMarker;
@@ -46,20 +58,40 @@ public readonly struct ReceivedMessage : IDisposable
 
     /// <summary>The payload. Valid until <see cref="Dispose"/>.</summary>
     /// <exception cref="ObjectDisposedException">This message (or a copy of it) was disposed.</exception>
-    public ReadOnlySpan<byte> Span => Array().AsSpan(0, Length);
+    public ReadOnlySpan<byte> Span => Array().AsSpan(_offset, Length);
 
     /// <summary>The payload as memory. Valid until <see cref="Dispose"/>.</summary>
     /// <exception cref="ObjectDisposedException">This message (or a copy of it) was disposed.</exception>
-    public ReadOnlyMemory<byte> Memory => Array().AsMemory(0, Length);
+    public ReadOnlyMemory<byte> Memory => Array().AsMemory(_offset, Length);
 
     /// <summary>Decodes the payload as UTF-8 (it was validated on arrival when <see cref="Type"/> is text). Allocates a string.</summary>
     public string GetText() => Encoding.UTF8.GetString(Span);
 
     /// <summary>Returns the payload buffer to the pool. Any further call, on this value or a copy, does nothing.</summary>
-    public void Dispose() => _lease?.Release(_generation);
+    public void Dispose() => _owner?.Release(_slot, _generation);
 
-    /// <summary>Ends the lease but keeps the buffer with its issuer (the receive queue had no room for the message).</summary>
-    internal void RevokeLease() => _lease?.Revoke(_generation);
+    /// <summary>
+    /// Ends the lease but keeps the buffer with its issuer (the receive queue had no room for the message). A block
+    /// message was never given a lease of its own: the issuer's message still holds its slot, so nothing changes.
+    /// </summary>
+    internal void RevokeLease() => (_owner as BufferLease)?.Revoke(_generation);
+
+    /// <summary>
+    /// Releases this message for a caller holding its only copy (a batch receive), collecting block messages in
+    /// <paramref name="pending"/> so a run of them from one block settles the block's count once.
+    /// </summary>
+    internal void ReleaseExclusive(ref BlockReleaseRun pending)
+    {
+        if (_owner is ReceiveBlock block)
+        {
+            block.EndExclusive(_slot, _generation);
+            pending.Add(block);
+        }
+        else
+        {
+            Dispose();
+        }
+    }
 
     /// <summary>Copies the payload into <paramref name="destination"/> and disposes the message.</summary>
     internal int CopyToAndDispose(Span<byte> destination)
@@ -71,11 +103,11 @@ public readonly struct ReceivedMessage : IDisposable
 
     private byte[] Array()
     {
-        if (_lease is null)
+        if (_owner is null)
         {
             return [];
         }
 
-        return _lease.ArrayFor(_generation) ?? throw new ObjectDisposedException(nameof(ReceivedMessage), "The message was disposed; its buffer went back to the pool.");
+        return _owner.ArrayFor(_slot, _generation) ?? throw new ObjectDisposedException(nameof(ReceivedMessage), "The message was disposed; its buffer went back to the pool.");
     }
 }

@@ -11,6 +11,9 @@ namespace FastSidecar.Benchmarks.Peers;
 /// straightforward server is written on <see cref="Socket"/> (blocking <c>recv</c>, one <c>send</c> per frame). It
 /// shares the process with the client but none of the client's threads, so a client that spins against it competes
 /// for cores with a thread it cannot see. Echoes data frames unmasked, answers pings, echoes a close and hangs up.
+/// A text message <c>@@flood:N:S</c> (the Node peer's command too) is answered with N binary messages of S bytes,
+/// each starting with a little-endian 64-bit sequence number when S is at least 8, framed into large sends as a
+/// server that streams would write them.
 /// </summary>
 public sealed class BlockingEchoServer : IDisposable
 {
@@ -66,6 +69,7 @@ public sealed class BlockingEchoServer : IDisposable
             try
             {
                 int length = Handshake(socket, buffer);
+                long sequence = 0;
                 while (true)
                 {
                     // Parse every whole frame held, then read more; a frame larger than the buffer ends the session.
@@ -76,7 +80,11 @@ public sealed class BlockingEchoServer : IDisposable
                         Span<byte> payload = buffer.AsSpan(offset + headerLength, (int)header.PayloadLength);
                         Masking.Apply(payload, header.MaskKey, 0);
                         offset += headerLength + payload.Length;
-                        if (header.Opcode != Opcode.Pong)
+                        if (FloodRequest.TryParse(header.Opcode, payload, out long count, out int size))
+                        {
+                            SendFlood(socket, output, count, size, ref sequence);
+                        }
+                        else if (header.Opcode != Opcode.Pong)
                         {
                             Opcode reply = header.Opcode == Opcode.Ping ? Opcode.Pong : header.Opcode;
                             socket.Send(output, 0, Frame(output, reply, header.Fin, payload), SocketFlags.None);
@@ -103,6 +111,43 @@ public sealed class BlockingEchoServer : IDisposable
             catch (SocketException)
             {
             }
+        }
+    }
+
+    /// <summary>Writes <paramref name="count"/> binary frames of <paramref name="size"/> bytes, as many per send as fit in <paramref name="output"/>.</summary>
+    private static void SendFlood(Socket socket, byte[] output, long count, int size, ref long sequence)
+    {
+        var header = new FrameHeader(fin: true, 0, Opcode.Binary, masked: false, 0, size);
+        int headerLength = header.Write(output);
+        int frameLength = headerLength + size;
+        int perSend = Math.Max(1, output.Length / frameLength);
+        output.AsSpan(headerLength, size).Clear();
+        while (count > 0)
+        {
+            int frames = (int)Math.Min(count, perSend);
+            for (int i = 0; i < frames; i++)
+            {
+                Span<byte> frame = output.AsSpan(i * frameLength, frameLength);
+                if (i > 0)
+                {
+                    output.AsSpan(0, frameLength).CopyTo(frame);
+                }
+
+                if (size >= sizeof(long))
+                {
+                    System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(frame[headerLength..], sequence);
+                }
+
+                sequence++;
+            }
+
+            int total = frames * frameLength;
+            for (int sent = 0; sent < total;)
+            {
+                sent += socket.Send(output, sent, total - sent, SocketFlags.None);
+            }
+
+            count -= frames;
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using FastSidecar.Benchmarks.Contenders;
@@ -31,7 +32,7 @@ public class ReceiveThroughputBenchmarks
     [Params(64, 1024)]
     public int Size { get; set; }
 
-    [GlobalSetup(Target = nameof(Sidecar_Receive))]
+    [GlobalSetup(Targets = [nameof(Sidecar_Receive), nameof(Sidecar_ReceiveBatch)])]
     public void SetupSidecar() =>
         _sidecar = SidecarWebSocket.Connect(SharedEchoServer.Instance.FloodUri(Size, 0), new SidecarOptions { WaitStrategy = WaitStrategy.SpinThenPark });
 
@@ -88,5 +89,22 @@ public class ReceiveThroughputBenchmarks
         }
 
         return bytes;
+    }
+
+    private static readonly ReceivedMessageHandler<StrongBox<long>> s_count = static (bytes, payload, _) => bytes.Value += payload.Length;
+    private readonly StrongBox<long> _bytes = new();
+
+    [Benchmark(OperationsPerInvoke = Batch)]
+    public long Sidecar_ReceiveBatch()
+    {
+        SidecarWebSocket sidecar = _sidecar!;
+        sidecar.Send(s_request, MessageType.Text);
+        _bytes.Value = 0;
+        for (int messages = 0; messages < Batch;)
+        {
+            messages += sidecar.ReceiveBatch(_bytes, s_count, Batch - messages, s_timeout);
+        }
+
+        return _bytes.Value;
     }
 }

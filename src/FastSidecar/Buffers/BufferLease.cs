@@ -21,7 +21,7 @@ namespace FastSidecar.Buffers;
 /// </para>
 /// <para>Thread-safety: issued on the loop thread; released from any thread, any number of times.</para>
 /// </remarks>
-internal sealed class BufferLease
+internal sealed class BufferLease : PayloadOwner
 {
     // Enough for several full receive queues to be taken and disposed in a burst without a lease falling out of the
     // pool (and a new one being allocated for the next message); an idle lease costs about 40 bytes.
@@ -45,11 +45,11 @@ internal sealed class BufferLease
         return lease;
     }
 
-    /// <summary>The array, if <paramref name="generation"/> is still the live one; null after the release.</summary>
-    public byte[]? ArrayFor(int generation) => Volatile.Read(ref _generation) == generation ? _array : null;
+    /// <summary>The array, if <paramref name="generation"/> is still the live one; null after the release. A lease has one slot, 0.</summary>
+    public override byte[]? ArrayFor(int slot, int generation) => Volatile.Read(ref _generation) == generation ? _array : null;
 
     /// <summary>Returns the array to its pool if <paramref name="generation"/> is live; false (no effect) otherwise.</summary>
-    public bool Release(int generation) => End(generation, returnArray: true);
+    public override bool Release(int slot, int generation) => End(generation, returnArray: true);
 
     /// <summary>
     /// Ends the lease without returning the array: the issuer keeps it (a delivery that found the receive queue full

@@ -18,12 +18,14 @@ namespace FastSidecar.Buffers;
 /// message. Requests above 64 KiB are rare (large messages) and still go to the shared pool.
 /// </para>
 /// <para>
-/// Bounds. A class keeps at most <c>min(4096, 4 MiB / size)</c> free arrays: 4096 for 16 B to 1 KiB, then halving
-/// (2,048 of 2 KiB, 1,024 of 4 KiB, ..., 64 of 64 KiB). 4096 is the default send and receive queue capacity: a full
+/// Bounds. A class keeps at most <c>min(4096, max(128, 4 MiB / size))</c> free arrays: 4096 for 16 B to 1 KiB, then
+/// halving (2,048 of 2 KiB, 1,024 of 4 KiB, ..., 128 of 32 KiB), and 128 of 64 KiB: the receive blocks of a full
+/// queue of 4096 1 KiB messages are 64 or more 64 KiB arrays, and a bound of exactly 64 sent a few of every such
+/// backlog to the collector. 4096 is the default send and receive queue capacity: a full
 /// queue is the largest batch one side can hand to the other in one go (a burst of sends the loop then writes out,
 /// or a backlog of received messages the application then drains), and a smaller bound would push the tail of every
 /// such burst to the garbage collector and make the next burst allocate it again. The 4 MiB per class caps what an
-/// idle process keeps for large sizes; in total at most about 30 MiB, and only if every class has once had that
+/// idle process keeps for large sizes (8 MiB for 64 KiB); in total at most about 34 MiB, and only if every class has once had that
 /// many arrays in flight at the same moment (memory the process already held live at that peak). A ring is
 /// allocated on the first use of its class (at most 64 KiB of slots, below the large-object threshold); an array that
 /// finds its ring full is left to the garbage collector.
@@ -40,6 +42,7 @@ internal sealed class SizeClassArrayPool
 
     private const int MaxArraysPerClass = 4096;
     private const int MaxBytesPerClass = 4 * 1024 * 1024;
+    private const int MinArraysPerClass = 128;
     private const int MinShift = 4; // log2(MinArrayLength)
     private const int ClassCount = 13; // 16 B .. 64 KiB
 
@@ -50,7 +53,7 @@ internal sealed class SizeClassArrayPool
     public static SizeClassArrayPool Shared { get; } = new();
 
     /// <summary>The free arrays a class may keep (see the remarks).</summary>
-    public static int RetainedPerClass(int arrayLength) => Math.Min(MaxArraysPerClass, MaxBytesPerClass / arrayLength);
+    public static int RetainedPerClass(int arrayLength) => Math.Min(MaxArraysPerClass, Math.Max(MinArraysPerClass, MaxBytesPerClass / arrayLength));
 
     /// <summary>Rents an array of at least <paramref name="minimumLength"/> (positive) bytes; contents undefined.</summary>
     public byte[] Rent(int minimumLength)

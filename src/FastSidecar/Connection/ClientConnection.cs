@@ -52,6 +52,10 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
 
     private volatile bool _opened;
     private volatile bool _deliveryStopped;
+
+    // Loop thread: messages were queued since consumers were last woken (see ISessionOwner.AnnounceDelivered).
+    private bool _deliveredUnannounced;
+
     private volatile bool _hasEnded;       // written once, on the loop thread, after _end
     private SessionEnd _end;               // written once, on the loop thread, before _hasEnded
 
@@ -306,18 +310,20 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         if (_deliveryStopped)
         {
             // Exit has begun: the application takes nothing more; the message is counted, not delivered.
-            Pool.Return(message.Buffer);
+            message.Release(Pool);
             MessagesDroppedAtExit++;
             return true;
         }
 
-        var received = new ReceivedMessage(message.Buffer, message.Length, message.Type, Pool);
-        if (!ReceiveQueue.TryEnqueue(received))
+        var received = new ReceivedMessage(message, Pool);
+        if (!ReceiveQueue.TryEnqueueUnannounced(received))
         {
             // The lease goes back unused; the session keeps the buffer and delivers it again later.
             received.RevokeLease();
             return false;
         }
+
+        _deliveredUnannounced = true;
 
         MessagesReceived++;
         if (SidecarMetrics.MessagesReceived.Enabled)
@@ -331,6 +337,15 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         }
 
         return true;
+    }
+
+    void ISessionOwner.AnnounceDelivered()
+    {
+        if (_deliveredUnannounced)
+        {
+            _deliveredUnannounced = false;
+            ReceiveQueue.Announce();
+        }
     }
 
     bool ISessionOwner.TryDeferViolation(WebSocketSession session) =>

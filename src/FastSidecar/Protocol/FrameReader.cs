@@ -47,11 +47,17 @@ internal sealed partial class FrameReader : IDisposable
     private int _frameMaskOffset;
     private long _frameRemaining;
 
-    // The data message being assembled; _messageBuffer is owned by this reader until the message is handed out.
+    // The data message being assembled; _messageBuffer is owned by this reader until the message is handed out,
+    // unless the message is laid out in the block writer's current block (from _messageOffset).
     private bool _inMessage;
     private MessageType _messageType;
     private byte[]? _messageBuffer;
+    private int _messageOffset;
+    private bool _messageInBlock;
     private int _messageLength;
+
+    // Null unless the owner asked for batched receive: then single-frame messages of a burst share blocks.
+    private readonly ReceiveBlockWriter? _blocks;
     private Utf8Validator _utf8;
 
     // Whether the message being assembled began with a non-final frame, and how many such messages have begun: the
@@ -74,14 +80,20 @@ internal sealed partial class FrameReader : IDisposable
     /// <param name="role">Our role: a client rejects masked frames, a server rejects unmasked ones.</param>
     /// <param name="maxMessageSize">The largest message accepted, in bytes; larger ones fail with 1009. Capped at <see cref="Array.MaxLength"/>.</param>
     /// <param name="pool">Where message buffers are rented.</param>
-    public FrameReader(WebSocketRole role, long maxMessageSize, SidecarBufferPool pool)
+    /// <param name="layOutInBlocks">Lay small single-frame messages of one read burst out in shared blocks
+    /// (<see cref="InboundMessage.Block"/>); the owner then calls <see cref="EndBurst"/> after each burst.</param>
+    public FrameReader(WebSocketRole role, long maxMessageSize, SidecarBufferPool pool, bool layOutInBlocks = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxMessageSize);
         ArgumentNullException.ThrowIfNull(pool);
         _role = role;
         _maxMessageSize = (int)Math.Min(maxMessageSize, Array.MaxLength);
         _pool = pool;
+        _blocks = layOutInBlocks ? new ReceiveBlockWriter(pool) : null;
     }
+
+    /// <summary>The caller has parsed what one read burst held: the current block is let go unless a message is still arriving into it.</summary>
+    public void EndBurst() => _blocks?.EndBurst();
 
     /// <summary>
     /// Accepts RSV1 as "compressed" on the first frame of a data message from now on (RFC 7692 §6), inflating such
@@ -138,7 +150,7 @@ internal sealed partial class FrameReader : IDisposable
                 }
 
                 Validate(header);
-                BeginFrame(header);
+                BeginFrame(header, buffer.Length);
             }
 
             if (_frameRemaining > 0)
@@ -169,6 +181,7 @@ internal sealed partial class FrameReader : IDisposable
 
         _disposed = true;
         ReleaseMessageBuffer();
+        _blocks?.Dispose();
         _inflater = null; // the session returns it to its pool
     }
 
@@ -199,7 +212,7 @@ internal sealed partial class FrameReader : IDisposable
         return true;
     }
 
-    private void BeginFrame(in FrameHeader header)
+    private void BeginFrame(in FrameHeader header, long bytesBuffered)
     {
         _inFrame = true;
         _frameOpcode = header.Opcode;
@@ -226,7 +239,11 @@ internal sealed partial class FrameReader : IDisposable
                 // A compressed message's size is known only once inflated: start from a guess (text feeds compress to a
                 // quarter or better) and grow by doubling. The guess stays small because a full receive queue holds
                 // thousands of these buffers, and an oversized size class overflows its pool.
-                _messageBuffer = _pool.Rent(_messageCompressed ? (int)Math.Min(_maxMessageSize, Math.Max(256, (long)length * 4)) : length);
+                _messageInBlock = _blocks is not null && header.Fin && !_messageCompressed && ReceiveBlockWriter.Fits(length);
+                _messageOffset = 0;
+                _messageBuffer = _messageInBlock
+                    ? _blocks!.Reserve(length, bytesBuffered, out _messageOffset)
+                    : _pool.Rent(_messageCompressed ? (int)Math.Min(_maxMessageSize, Math.Max(256, (long)length * 4)) : length);
                 break;
             case Opcode.Continuation:
                 if (!_messageCompressed)
@@ -273,7 +290,7 @@ internal sealed partial class FrameReader : IDisposable
         }
 
         Span<byte> destination = data
-            ? _messageBuffer.AsSpan(_messageLength, (int)take)
+            ? _messageBuffer.AsSpan(_messageOffset + _messageLength, (int)take)
             : _control.AsSpan(_controlLength, (int)take);
 
         int copied = 0;
@@ -340,7 +357,17 @@ internal sealed partial class FrameReader : IDisposable
             throw InvalidPayload("A text message ended inside a UTF-8 sequence.");
         }
 
-        message = new InboundMessage(_messageType, _messageBuffer!, _messageLength);
+        if (_messageInBlock)
+        {
+            ReceiveBlock block = _blocks!.Commit(_messageLength, out int slot, out int generation);
+            message = new InboundMessage(_messageType, block, _messageOffset, _messageLength, slot, generation);
+            _messageInBlock = false;
+        }
+        else
+        {
+            message = new InboundMessage(_messageType, _messageBuffer!, _messageLength);
+        }
+
         _messageBuffer = null; // ownership passes to the caller
         _messageLength = 0;
         _inMessage = false;
@@ -376,7 +403,12 @@ internal sealed partial class FrameReader : IDisposable
     {
         byte[]? buffer = _messageBuffer;
         _messageBuffer = null;
-        if (buffer is not null)
+        if (_messageInBlock)
+        {
+            _messageInBlock = false;
+            _blocks!.Abandon(); // the block's array is the writer's, not this message's
+        }
+        else if (buffer is not null)
         {
             _pool.Return(buffer);
         }

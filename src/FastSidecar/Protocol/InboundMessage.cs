@@ -1,12 +1,14 @@
 using System.Runtime.InteropServices;
+using FastSidecar.Buffers;
 
 namespace FastSidecar.Protocol;
 
 /// <summary>A complete data message handed out by <see cref="FrameReader"/>.</summary>
 /// <remarks>
-/// <see cref="Buffer"/> was rented from the reader's <see cref="SidecarBufferPool"/> and ownership passes to the
-/// receiver, who returns it exactly once. A zero-length message carries the empty array, whose return is a no-op, so
-/// the rule stays uniform.
+/// Ownership passes to the receiver, who releases it exactly once through <see cref="Release"/>. Either
+/// <see cref="Buffer"/> is an array of its own, rented from the reader's <see cref="SidecarBufferPool"/> (a zero-length
+/// message carries the empty array, whose return is a no-op, so the rule stays uniform), or the message is one slot
+/// of a <see cref="ReceiveBlock"/> shared with the rest of its read burst, and <see cref="Buffer"/> is the block's array.
 /// </remarks>
 [StructLayout(LayoutKind.Auto)]
 internal readonly struct InboundMessage
@@ -18,12 +20,47 @@ internal readonly struct InboundMessage
         Length = length;
     }
 
+    public InboundMessage(MessageType type, ReceiveBlock block, int offset, int length, int slot, int generation)
+    {
+        Type = type;
+        Buffer = block.Array;
+        Offset = offset;
+        Length = length;
+        Block = block;
+        Slot = slot;
+        Generation = generation;
+    }
+
     public MessageType Type { get; }
 
-    /// <summary>The rented array; only the first <see cref="Length"/> bytes are the message.</summary>
+    /// <summary>The array; the message is <see cref="Length"/> bytes from <see cref="Offset"/>.</summary>
     public byte[] Buffer { get; }
+
+    public int Offset { get; }
 
     public int Length { get; }
 
-    public ReadOnlySpan<byte> Span => Buffer.AsSpan(0, Length);
+    /// <summary>The block holding the payload, or null when <see cref="Buffer"/> is the message's own array.</summary>
+    public ReceiveBlock? Block { get; }
+
+    /// <summary>The message's slot in <see cref="Block"/>.</summary>
+    public int Slot { get; }
+
+    /// <summary>The generation of <see cref="Slot"/> when the message was issued.</summary>
+    public int Generation { get; }
+
+    public ReadOnlySpan<byte> Span => Buffer.AsSpan(Offset, Length);
+
+    /// <summary>Gives the payload back: the message's slot in its block, or its own array to <paramref name="pool"/>.</summary>
+    public void Release(SidecarBufferPool pool)
+    {
+        if (Block is not null)
+        {
+            Block.Release(Slot, Generation);
+        }
+        else
+        {
+            pool.Return(Buffer);
+        }
+    }
 }

@@ -72,6 +72,12 @@ internal sealed class WaitSignal
     public int ParkedCount => Volatile.Read(ref _unsignalled) + Volatile.Read(ref _signalled);
 
     /// <summary>
+    /// True when a waiter has parked and no pulse was sent for it yet, read without a fence: a cheap early look for a
+    /// producer that defers <see cref="Notify"/>; only <see cref="Notify"/>'s fence makes the check exact.
+    /// </summary>
+    public bool HasUnsignalledWaiter => Volatile.Read(ref _unsignalled) != 0;
+
+    /// <summary>
     /// Turns a timeout into an absolute <see cref="Stopwatch"/> deadline, computed once per call so that re-waits after
     /// a lost race do not extend it. <see cref="TimeSpan.Zero"/> gives a deadline already passed (no wait);
     /// <see cref="Timeout.InfiniteTimeSpan"/> gives <see cref="long.MaxValue"/> (forever).

@@ -20,6 +20,12 @@ internal interface ISessionOwner
     bool TryDeliver(WebSocketSession session, in InboundMessage message);
 
     /// <summary>
+    /// The session has delivered what it has for now (a read burst is parsed, or it is about to pause): an owner that
+    /// delivers without waking its consumers wakes them here, once. A default no-op for owners that wake per message.
+    /// </summary>
+    void AnnounceDelivered() { }
+
+    /// <summary>
     /// A protocol violation arrived behind delivered messages: true if the owner queued a marker after them and will
     /// call <see cref="WebSocketSession.RequestDeferredViolation"/> when its consumer reaches it; false to fail at once.
     /// </summary>

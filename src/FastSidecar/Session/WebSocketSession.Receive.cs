@@ -52,6 +52,7 @@ internal sealed partial class WebSocketSession
         _hasHeldMessage = false;
         _heldMessage = default;
         Volatile.Write(ref _receivePaused, 0);
+        _owner.AnnounceDelivered();
         ProcessInput();
         CheckFragmentedMessage();
         if (_phase is SessionPhase.Open or SessionPhase.Closing && _receivePaused == 0)
@@ -104,6 +105,20 @@ internal sealed partial class WebSocketSession
             return;
         }
 
+        try
+        {
+            ParseBurst(input, result);
+        }
+        finally
+        {
+            // One hand-off per burst: the block is let go and waiting consumers are woken once, not per message.
+            _reader.EndBurst();
+            _owner.AnnounceDelivered();
+        }
+    }
+
+    private void ParseBurst(PipeReader input, ReadResult result)
+    {
         ReadOnlySequence<byte> buffer = result.Buffer;
         _heardFromPeer |= !buffer.IsEmpty;
         bool needMore = false;
@@ -177,7 +192,7 @@ internal sealed partial class WebSocketSession
         if (_closeSent && _endKind != SessionEndKind.ClosedByUs)
         {
             // We failed the connection and are only draining towards the TCP close: nothing reaches the owner.
-            _pool.Return(message.Buffer);
+            message.Release(_pool);
             return;
         }
 
@@ -188,6 +203,7 @@ internal sealed partial class WebSocketSession
 
         _heldMessage = message;
         _hasHeldMessage = true;
+        _owner.AnnounceDelivered(); // consumers parked before this burst must see what it delivered, or nobody frees a slot
         // The full fence of the exchange orders this flag before the re-check below; an application thread that
         // made room after our failed attempt either sees the flag and posts a resume, or its dequeue is visible
         // to the re-check.
@@ -207,7 +223,7 @@ internal sealed partial class WebSocketSession
     {
         if (_hasHeldMessage)
         {
-            _pool.Return(_heldMessage.Buffer);
+            _heldMessage.Release(_pool);
             _hasHeldMessage = false;
             _heldMessage = default;
         }

@@ -57,7 +57,9 @@ internal sealed partial class WebSocketSession : ISocketHandler, ILoopResource
         _owner = owner;
         _role = role;
         _pool = pool;
-        _reader = new FrameReader(role, maxMessageSize, pool);
+        // The client lays each read burst out in shared blocks (the application releases them); the embedded server
+        // echoes each message's own array.
+        _reader = new FrameReader(role, maxMessageSize, pool, layOutInBlocks: role == WebSocketRole.Client);
         _maskKeys = role == WebSocketRole.Client ? new MaskKeySource() : null;
         _closeTimeout = closeTimeout;
         _maxHandshakeHeaderBytes = maxHandshakeHeaderBytes;

@@ -6,6 +6,8 @@
 //   "@@ping:<payload>"        -> sends a ping with that payload; the client's pong is reported back as text "@@pong:<payload>"
 //   "@@close:<code>:<reason>" -> starts the close handshake with that status; bare "@@close" sends a close frame without a body
 //   "@@terminate"             -> drops the TCP connection without a close frame
+//   "@@flood:<n>:<size>"      -> n binary messages of size bytes (a little-endian 64-bit sequence number first when
+//                                size >= 8), framed here and written in large chunks, so the peer outpaces the client
 //   any other "@@..." text    -> echoed unchanged
 // A request ws refuses (a ping over 125 bytes, a close code not valid on the wire) is answered with text "@@error:<message>".
 // Prints "LISTENING <port>" once bound; exits when stdin closes so a crashed test run cannot leak it.
@@ -47,6 +49,31 @@ if (tlsAt >= 0) {
 }
 const wss = new WebSocketServer(serverOptions);
 
+// Unmasked binary frames of `size` bytes, as many as fit in about 1 MiB, written straight to the socket: ws frames
+// each send() in JavaScript, which would make the peer, not the client, the limit of a receive-rate measurement.
+function sendFlood(ws, count, size, state) {
+  const headerLength = size < 126 ? 2 : size < 65536 ? 4 : 10;
+  const frameLength = headerLength + size;
+  const perChunk = Math.max(1, Math.floor((1 << 20) / frameLength));
+  const template = Buffer.alloc(frameLength);
+  template[0] = 0x82;
+  if (size < 126) template[1] = size;
+  else if (size < 65536) { template[1] = 126; template.writeUInt16BE(size, 2); }
+  else { template[1] = 127; template.writeBigUInt64BE(BigInt(size), 2); }
+  while (count > 0) {
+    const frames = Math.min(count, perChunk);
+    const chunk = Buffer.allocUnsafe(frames * frameLength);
+    for (let i = 0; i < frames; i++) {
+      const at = i * frameLength;
+      template.copy(chunk, at);
+      if (size >= 8) chunk.writeBigInt64LE(BigInt(state.sequence), at + headerLength);
+      state.sequence++;
+    }
+    ws._socket.write(chunk);
+    count -= frames;
+  }
+}
+
 function sendFragmented(ws, data, isBinary, count) {
   // ws sends one frame per send() call when fin is false, and a continuation for each later call.
   const n = Math.max(1, count);
@@ -60,6 +87,7 @@ function sendFragmented(ws, data, isBinary, count) {
 wss.on('connection', (ws) => {
   let fragmentNext = 0;
   let pendingPings = 0;
+  const flood = { sequence: 0 };
 
   // Returns true when the text was a command and has been handled.
   function runCommand(body) {
@@ -81,6 +109,11 @@ wss.on('connection', (ws) => {
       const sep = rest.indexOf(':');
       const code = parseInt(sep < 0 ? rest : rest.slice(0, sep), 10);
       ws.close(code, sep < 0 ? '' : rest.slice(sep + 1));
+      return true;
+    }
+    if (body.startsWith('flood:')) {
+      const [count, size] = body.slice('flood:'.length).split(':').map((v) => parseInt(v, 10));
+      sendFlood(ws, count, size, flood);
       return true;
     }
     if (body === 'terminate') {

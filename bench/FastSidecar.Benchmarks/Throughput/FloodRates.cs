@@ -1,0 +1,231 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
+using System.Text;
+using FastSidecar.Benchmarks.Contenders;
+using FastSidecar.Benchmarks.Peers;
+using FastSidecar.Benchmarks.Stress;
+
+namespace FastSidecar.Benchmarks.Throughput;
+
+/// <summary>
+/// Receive rate with the peer flooding, against all three peers, in several independent runs:
+/// <c>flood [--runs 5] [--messages N] [--trials 3] [--out DIR]</c>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Per run, peer and size, one <c>ClientWebSocket</c> and one <see cref="SidecarWebSocket"/> connection; then
+/// <c>--trials</c> interleaved rounds of: <c>ClientWebSocket.ReceiveAsync</c> into one reused buffer,
+/// <see cref="SidecarWebSocket.Receive(TimeSpan)"/> (a lease per message) and
+/// <see cref="SidecarWebSocket.ReceiveBatch{TState}"/> (up to 4096 per call). A trial asks the peer for
+/// <see cref="Batch"/> messages at a time with one small text message and takes all of them before asking again, like
+/// <see cref="ReceiveThroughputBenchmarks"/>; it counts from the first ask to the last message. Each figure is the
+/// median of the trials; the ratios compare figures of the same run only (the machine is shared with other builds).
+/// </para>
+/// <para>
+/// Bytes per message: <see cref="GC.GetTotalAllocatedBytes(bool)"/> across the trial, divided by the messages. It
+/// counts the whole process, so the in-process peers' allocations would show here too.
+/// </para>
+/// </remarks>
+internal static class FloodRates
+{
+    public const int Batch = 32_768;
+    private const int BatchCallLimit = 4096;
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
+    private static readonly int[] s_sizes = [64, 1024];
+    private static readonly byte[] s_buffer = new byte[64 * 1024]; // ClientWebSocket's one reused receive buffer
+    private static readonly string[] s_contenders = ["ClientWebSocket ReceiveAsync", "Sidecar Receive", "Sidecar ReceiveBatch"];
+
+    private static WaitStrategy s_wait = WaitStrategy.SpinThenPark;
+
+    private sealed record Trial(double MessagesPerSecond, double BytesPerMessage);
+
+    public static int Run(ReadOnlySpan<string> args)
+    {
+        int runs = 5;
+        int trials = 3;
+        long messages = 8 * Batch;
+        string outDir = "perf-results/flood";
+        for (int i = 0; i + 1 < args.Length; i += 2)
+        {
+            switch (args[i])
+            {
+                case "--runs": runs = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--trials": trials = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--messages": messages = long.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--out": outDir = args[i + 1]; break;
+                case "--wait": s_wait = Enum.Parse<WaitStrategy>(args[i + 1]); break;
+                default: throw new ArgumentException($"Unknown option {args[i]}.");
+            }
+        }
+
+        messages = Math.Max(Batch, messages / Batch * Batch);
+        using var blocking = new BlockingEchoServer();
+        using var node = NodeEchoPeer.Start();
+        (string Name, Func<int, Uri> Uri, Func<int, byte[]> Request)[] peers =
+        [
+            ("own loop server", size => SharedEchoServer.Instance.FloodUri(size, 0), _ => Encoding.ASCII.GetBytes(Batch.ToString(CultureInfo.InvariantCulture))),
+            ("blocking server", _ => blocking.Uri, size => FloodRequest.Encode(Batch, size)),
+            ("node ws", _ => node.Uri, size => FloodRequest.Encode(Batch, size)),
+        ];
+
+        var report = new StringBuilder();
+        report.AppendLine(CultureInfo.InvariantCulture, $"# Receive rate, peer flooding: {runs} runs, median of {trials} trials of {messages:N0} messages each");
+        report.AppendLine();
+        report.AppendLine(CultureInfo.InvariantCulture, $"Command: `dotnet run -c Release --project bench/FastSidecar.Benchmarks -- flood --runs {runs} --trials {trials} --messages {messages} --wait {s_wait} --out {outDir}`");
+        report.AppendLine();
+        report.AppendLine("| run | load (1/5/15 min) | peer | size | ClientWebSocket M msg/s | Receive M msg/s | ReceiveBatch M msg/s | Receive ratio | ReceiveBatch ratio | B/msg (CWS / Receive / Batch) |");
+        report.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        var worst = new Dictionary<(string Peer, int Size, int Contender), double>();
+        for (int run = 1; run <= runs; run++)
+        {
+            foreach ((string name, Func<int, Uri> uri, Func<int, byte[]> request) in peers)
+            {
+                foreach (int size in s_sizes)
+                {
+                    string load = MachineLoad.Now();
+                    Trial[] medians = MeasureRun(uri(size), request(size), size, messages, trials);
+                    double cws = medians[0].MessagesPerSecond;
+                    for (int c = 1; c < medians.Length; c++)
+                    {
+                        double ratio = medians[c].MessagesPerSecond / cws;
+                        worst[(name, size, c)] = Math.Min(worst.GetValueOrDefault((name, size, c), double.MaxValue), ratio);
+                    }
+
+                    string line = string.Create(CultureInfo.InvariantCulture,
+                        $"| {run} | {load} | {name} | {size} B | {cws / 1e6:0.00} | {medians[1].MessagesPerSecond / 1e6:0.00} | {medians[2].MessagesPerSecond / 1e6:0.00} | {medians[1].MessagesPerSecond / cws:0.00} × | {medians[2].MessagesPerSecond / cws:0.00} × | {medians[0].BytesPerMessage:0.0} / {medians[1].BytesPerMessage:0.0} / {medians[2].BytesPerMessage:0.0} |");
+                    report.AppendLine(line);
+                    Console.WriteLine(line);
+                }
+            }
+        }
+
+        report.AppendLine();
+        report.AppendLine("Lowest ratio over the runs (goal: ≥ 2 × in every run):");
+        report.AppendLine();
+        report.AppendLine("| peer | size | Receive | ReceiveBatch |");
+        report.AppendLine("| --- | --- | --- | --- |");
+        foreach ((string name, _, _) in peers)
+        {
+            foreach (int size in s_sizes)
+            {
+                double receive = worst[(name, size, 1)];
+                double batch = worst[(name, size, 2)];
+                report.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {name} | {size} B | {receive:0.00} × {(receive >= 2 ? "met" : "**miss**")} | {batch:0.00} × {(batch >= 2 ? "met" : "**miss**")} |"));
+            }
+        }
+
+        Directory.CreateDirectory(outDir);
+        File.WriteAllText(Path.Combine(outDir, "flood.md"), report.ToString());
+        Console.WriteLine(report.ToString());
+        return 0;
+    }
+
+    /// <summary>One run against one peer and size: the median of each contender's trials, interleaved.</summary>
+    private static Trial[] MeasureRun(Uri uri, byte[] request, int size, long messages, int trials)
+    {
+        using var client = new ClientWebSocket();
+        client.Options.KeepAliveInterval = TimeSpan.Zero;
+        client.ConnectAsync(uri, CancellationToken.None).GetAwaiter().GetResult();
+        SidecarWebSocket sidecar = SidecarWebSocket.Connect(uri, new SidecarOptions { WaitStrategy = s_wait });
+        var results = new List<Trial>[s_contenders.Length];
+        for (int c = 0; c < results.Length; c++)
+        {
+            results[c] = [];
+        }
+
+        try
+        {
+            // A warm-up of each, so that the first trial does not pay for JIT and pool growth.
+            ClientWebSocketFlood(client, request, size, Batch).GetAwaiter().GetResult();
+            SidecarReceiveFlood(sidecar, request, size, Batch);
+            SidecarBatchFlood(sidecar, request, size, Batch);
+            for (int t = 0; t < trials; t++)
+            {
+                results[0].Add(Measure(messages, () => ClientWebSocketFlood(client, request, size, messages).GetAwaiter().GetResult()));
+                results[1].Add(Measure(messages, () => SidecarReceiveFlood(sidecar, request, size, messages)));
+                results[2].Add(Measure(messages, () => SidecarBatchFlood(sidecar, request, size, messages)));
+            }
+        }
+        finally
+        {
+            sidecar.Exit();
+            client.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None).GetAwaiter().GetResult();
+        }
+
+        return results.Select(r => r.OrderBy(x => x.MessagesPerSecond).ElementAt(r.Count / 2)).ToArray();
+    }
+
+    private static Trial Measure(long messages, Action flood)
+    {
+        long allocated = GC.GetTotalAllocatedBytes(precise: true);
+        long start = Stopwatch.GetTimestamp();
+        flood();
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        long bytes = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+        return new Trial(messages / seconds, (double)bytes / messages);
+    }
+
+    private static async Task ClientWebSocketFlood(ClientWebSocket client, byte[] request, int size, long messages)
+    {
+        byte[] buffer = s_buffer;
+        for (long taken = 0; taken < messages;)
+        {
+            await client.SendAsync(request, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+            for (int inBatch = 0; inBatch < Batch;)
+            {
+                ValueWebSocketReceiveResult result = await client.ReceiveAsync(buffer.AsMemory(), CancellationToken.None);
+                if (result.EndOfMessage)
+                {
+                    inBatch++;
+                }
+            }
+
+            taken += Batch;
+        }
+
+        _ = size;
+    }
+
+    private static void SidecarReceiveFlood(SidecarWebSocket sidecar, byte[] request, int size, long messages)
+    {
+        for (long taken = 0; taken < messages;)
+        {
+            sidecar.Send(request, MessageType.Text);
+            for (int inBatch = 0; inBatch < Batch; inBatch++)
+            {
+                using ReceivedMessage message = sidecar.Receive(s_timeout);
+                if (message.Length != size)
+                {
+                    throw new InvalidOperationException($"A {message.Length}-byte message in a flood of {size}.");
+                }
+            }
+
+            taken += Batch;
+        }
+    }
+
+    private static readonly ReceivedMessageHandler<StrongBox<long>> s_count = static (bytes, payload, _) => bytes.Value += payload.Length;
+
+    private static void SidecarBatchFlood(SidecarWebSocket sidecar, byte[] request, int size, long messages)
+    {
+        var bytes = new StrongBox<long>();
+        for (long taken = 0; taken < messages;)
+        {
+            sidecar.Send(request, MessageType.Text);
+            for (int inBatch = 0; inBatch < Batch;)
+            {
+                inBatch += sidecar.ReceiveBatch(bytes, s_count, Math.Min(BatchCallLimit, Batch - inBatch), s_timeout);
+            }
+
+            taken += Batch;
+        }
+
+        if (bytes.Value != messages * size)
+        {
+            throw new InvalidOperationException($"{bytes.Value} bytes in a flood of {messages} × {size}.");
+        }
+    }
+}
