@@ -25,7 +25,9 @@ namespace FastSidecar.Benchmarks.Throughput;
 /// </para>
 /// <para>
 /// Bytes per message: <see cref="GC.GetTotalAllocatedBytes(bool)"/> across the trial, divided by the messages. It
-/// counts the whole process, so the in-process peers' allocations would show here too.
+/// counts the whole process, so the in-process peers' allocations would show here too. CPU per message: the process's
+/// CPU time across the round divided by the messages, again with the in-process peers (not Node's process), spinning
+/// waiters included; less sensitive than the rate to how often other processes take the cores.
 /// </para>
 /// </remarks>
 internal static class FloodRates
@@ -39,7 +41,7 @@ internal static class FloodRates
 
     private static WaitStrategy s_wait = WaitStrategy.SpinThenPark;
 
-    private sealed record Trial(double MessagesPerSecond, double BytesPerMessage);
+    private sealed record Trial(double MessagesPerSecond, double BytesPerMessage, double CpuNanosecondsPerMessage);
 
     public static int Run(ReadOnlySpan<string> args)
     {
@@ -75,8 +77,8 @@ internal static class FloodRates
         report.AppendLine();
         report.AppendLine(CultureInfo.InvariantCulture, $"Command: `dotnet run -c Release --project bench/FastSidecar.Benchmarks -- flood --runs {runs} --trials {trials} --messages {messages} --wait {s_wait} --out {outDir}`");
         report.AppendLine();
-        report.AppendLine("| run | load (1/5/15 min) | peer | size | ClientWebSocket M msg/s | Receive M msg/s | ReceiveBatch M msg/s | Receive ratio | ReceiveBatch ratio | B/msg (CWS / Receive / Batch) |");
-        report.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        report.AppendLine("| run | load (1/5/15 min) | peer | size | ClientWebSocket M msg/s | Receive M msg/s | ReceiveBatch M msg/s | Receive ratio | ReceiveBatch ratio | B/msg (CWS / Receive / Batch) | process CPU ns/msg (CWS / Receive / Batch) |");
+        report.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         var worst = new Dictionary<(string Peer, int Size, int Contender), double>();
         for (int run = 1; run <= runs; run++)
         {
@@ -94,7 +96,7 @@ internal static class FloodRates
                     }
 
                     string line = string.Create(CultureInfo.InvariantCulture,
-                        $"| {run} | {load} | {name} | {size} B | {cws / 1e6:0.00} | {medians[1].MessagesPerSecond / 1e6:0.00} | {medians[2].MessagesPerSecond / 1e6:0.00} | {medians[1].MessagesPerSecond / cws:0.00} × | {medians[2].MessagesPerSecond / cws:0.00} × | {medians[0].BytesPerMessage:0.0} / {medians[1].BytesPerMessage:0.0} / {medians[2].BytesPerMessage:0.0} |");
+                        $"| {run} | {load} | {name} | {size} B | {cws / 1e6:0.00} | {medians[1].MessagesPerSecond / 1e6:0.00} | {medians[2].MessagesPerSecond / 1e6:0.00} | {medians[1].MessagesPerSecond / cws:0.00} × | {medians[2].MessagesPerSecond / cws:0.00} × | {medians[0].BytesPerMessage:0.0} / {medians[1].BytesPerMessage:0.0} / {medians[2].BytesPerMessage:0.0} | {medians[0].CpuNanosecondsPerMessage:0} / {medians[1].CpuNanosecondsPerMessage:0} / {medians[2].CpuNanosecondsPerMessage:0} |");
                     report.AppendLine(line);
                     Console.WriteLine(line);
                 }
@@ -160,12 +162,16 @@ internal static class FloodRates
 
     private static Trial Measure(long messages, Action flood)
     {
+        using Process self = Process.GetCurrentProcess();
+        TimeSpan cpu = self.TotalProcessorTime;
         long allocated = GC.GetTotalAllocatedBytes(precise: true);
         long start = Stopwatch.GetTimestamp();
         flood();
         double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         long bytes = GC.GetTotalAllocatedBytes(precise: true) - allocated;
-        return new Trial(messages / seconds, (double)bytes / messages);
+        self.Refresh();
+        double cpuNanoseconds = (self.TotalProcessorTime - cpu).TotalNanoseconds;
+        return new Trial(messages / seconds, (double)bytes / messages, cpuNanoseconds / messages);
     }
 
     private static async Task ClientWebSocketFlood(ClientWebSocket client, byte[] request, int size, long messages)
