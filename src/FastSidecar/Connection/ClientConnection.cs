@@ -78,7 +78,13 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         _early = proxy is null && uri.Scheme == "ws" ? EarlyConnect.TryStart(_host, _port, handshake) : null;
         try
         {
-            Loop = options.Loop ?? new SidecarLoop(new SidecarLoopOptions { Name = "FastSidecar " + uri.Authority, WaitStrategy = options.WaitStrategy });
+            Loop = options.Loop ?? new SidecarLoop(new SidecarLoopOptions
+            {
+                Name = "FastSidecar " + uri.Authority,
+                WaitStrategy = options.WaitStrategy,
+                // One connection's socket (and, while connecting, a raced attempt or two): a small event array will do.
+                MaxReadinessEvents = 8,
+            });
         }
         catch
         {
