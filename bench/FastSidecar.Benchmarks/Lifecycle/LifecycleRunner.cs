@@ -60,8 +60,8 @@ internal static class LifecycleRunner
         for (int run = 1; run <= runs; run++)
         {
             report.AppendLine(Invariant($"## Run {run} (load average at start {MachineLoad.Now()})")).AppendLine();
-            report.AppendLine("| peer | contender | cycles/s | / CWS | connect p50 | connect p99 | close p50 | close p99 | close p50 / CloseAsync p50 |");
-            report.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            report.AppendLine("| peer | contender | cycles/s | / CWS | connect p50 | connect p99 | close p50 | close p99 | close p50 / CloseAsync p50 | Exit not clean |");
+            report.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
             foreach ((string peer, Uri uri) in peers.All)
             {
                 var measured = new Measurement[s_contenders.Length];
@@ -87,8 +87,8 @@ internal static class LifecycleRunner
                     LatencySummary connect = LatencySummary.From(measured[c].Connect);
                     LatencySummary close = LatencySummary.From(measured[c].Close);
                     report.AppendLine(Invariant(
-                        $"| {peer} | {s_contenders[c]} | {measured[c].Rate:N0} | {measured[c].Rate / rateBaseline:0.00} | {connect.P50:0} | {connect.P99:0} | {close.P50:0} | {close.P99:0} | {close.P50 / closeBaseline.P50:0.00} |"));
-                    json.Add(new { Run = run, Peer = peer, Contender = s_contenders[c], CyclesPerSecond = measured[c].Rate, Connect = connect, Close = close });
+                        $"| {peer} | {s_contenders[c]} | {measured[c].Rate:N0} | {measured[c].Rate / rateBaseline:0.00} | {connect.P50:0} | {connect.P99:0} | {close.P50:0} | {close.P99:0} | {close.P50 / closeBaseline.P50:0.00} | {measured[c].Unclean} |"));
+                    json.Add(new { Run = run, Peer = peer, Contender = s_contenders[c], CyclesPerSecond = measured[c].Rate, Connect = connect, Close = close, measured[c].Unclean });
                 }
 
                 Console.WriteLine(Invariant($"run {run}, {peer}: CWS {measured[0].Rate:N0}/s, own {measured[1].Rate:N0}/s, shared {measured[2].Rate:N0}/s (load {MachineLoad.Now()})"));
@@ -127,7 +127,9 @@ internal static class LifecycleRunner
                 closed = Stopwatch.GetTimestamp();
                 if (report.CloseCode != WebSocketCloseCode.NormalClosure || report.Steps[1].Outcome != ShutdownOutcome.Completed || !report.ThreadJoined)
                 {
-                    throw new InvalidOperationException($"Exit did not close cleanly: {report}");
+                    // Kept in the figures (it is what the cycle cost) and counted: at very high load the close can
+                    // outlast CloseTimeout (1 s), while CloseAsync, which has no deadline, simply takes that long.
+                    into.Unclean++;
                 }
             }
 
@@ -150,6 +152,8 @@ internal static class LifecycleRunner
         public long Ticks { get; set; }
 
         public long Cycles { get; set; }
+
+        public int Unclean { get; set; }
 
         public double Rate => Cycles / (Ticks / (double)Stopwatch.Frequency);
     }
