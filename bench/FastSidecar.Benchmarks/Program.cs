@@ -23,6 +23,11 @@ internal static class Program
             return Throughput.FloodRates.Run(args.AsSpan(1));
         }
 
+        if (args.Length > 0 && args[0] == "lifecycle")
+        {
+            return Lifecycle.LifecycleRunner.Run(args.AsSpan(1));
+        }
+
         if (args.Length > 0 && args[0] == "tls")
         {
             return Tls.TlsCostRunner.Run(args.AsSpan(1));

@@ -46,12 +46,14 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
     private readonly int _port;
     private readonly long _startedAt = Stopwatch.GetTimestamp(); // for the connect duration (log and histogram)
     private ClientHandshake? _handshake;   // until the loop starts the session
+    private EarlyConnect? _early;          // the connect this thread started, until the loop starts the session (or never runs it)
     private long _closeDeadline;           // Stopwatch timestamp: Exit's start + CloseTimeout (or long.MaxValue)
     private WebSocketCloseCode _closeCode = WebSocketCloseCode.NormalClosure; // what Exit's close frame carries
     private string? _closeReasonToSend;
 
     private volatile bool _opened;
     private volatile bool _deliveryStopped;
+    private volatile bool _stopLoopAtEnd;  // Exit has begun on a connection that owns its loop (see PublishEnd)
 
     // Loop thread: messages were queued since consumers were last woken (see ISessionOwner.AnnounceDelivered).
     private bool _deliveredUnannounced;
@@ -76,7 +78,24 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         _handshake = handshake;
         Pool = options.BufferPool;
         OwnsLoop = options.Loop is null;
-        Loop = options.Loop ?? new SidecarLoop(new SidecarLoopOptions { Name = "FastSidecar " + uri.Authority, WaitStrategy = options.WaitStrategy });
+        // Before the loop thread starts (or is woken), so the server answers meanwhile; see EarlyConnect.
+        _early = proxy is null && uri.Scheme == "ws" ? EarlyConnect.TryStart(_host, _port, handshake) : null;
+        try
+        {
+            Loop = options.Loop ?? new SidecarLoop(new SidecarLoopOptions
+            {
+                Name = "FastSidecar " + uri.Authority,
+                WaitStrategy = options.WaitStrategy,
+                // One connection's socket (and, while connecting, a raced attempt or two): a small event array will do.
+                MaxReadinessEvents = 8,
+            });
+        }
+        catch
+        {
+            _early?.Dispose();
+            throw;
+        }
+
         // Pooled rings: Exit gives them back once it can prove nobody can reach them (see RecycleRings).
         SendQueue = new BoundedMpscQueue<OutboundMessage>(options.SendQueueCapacity, Loop.WaitPolicy, pooledRing: true);
         ReceiveQueue = new BoundedSpmcQueue<ReceivedMessage>(options.ReceiveQueueCapacity, Loop.WaitPolicy, pooledRing: true);
@@ -104,7 +123,9 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         if (!Loop.TryPost(new WorkItem(s_start, this)))
         {
             LiveConnections.Remove(this);
-            // Only a shared loop can be stopped already; nothing was started, so there is nothing to release but the rings.
+            // Only a shared loop can be stopped already; nothing was started, so there is nothing to release but the
+            // early connect and the rings.
+            _early?.Dispose();
             SendQueue.RecycleRing();
             ReceiveQueue.RecycleRing();
             throw new ObjectDisposedException(nameof(SidecarLoop), "The shared loop has stopped; a connection cannot start on it.");
@@ -179,6 +200,7 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
     {
         _closeCode = code;
         _closeReasonToSend = reason; // both published to the loop by the work item's post (a full fence)
+        _stopLoopAtEnd = OwnsLoop;
         TimeSpan timeout = Options.CloseTimeout;
         Volatile.Write(ref _closeDeadline, timeout == Timeout.InfiniteTimeSpan
             ? long.MaxValue
@@ -187,7 +209,11 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
     }
 
     /// <summary>Exit, step 3: asks the loop to abort whatever the close left open.</summary>
-    public bool RequestAbort() => Loop.TryPost(new WorkItem(s_abort, this));
+    public bool RequestAbort()
+    {
+        _stopLoopAtEnd = OwnsLoop;
+        return Loop.TryPost(new WorkItem(s_abort, this));
+    }
 
     /// <summary>
     /// Exit, after the loop let go of the session: releases every queued message and counts it. The caller must be
@@ -260,8 +286,10 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
     private void StartOnLoop()
     {
         ClientHandshake handshake = _handshake!;
+        EarlyConnect? early = _early;
         _handshake = null;
-        Session.StartClient(_host, _port, handshake, Options.ConnectTimeout, Options.HostLookup);
+        _early = null;
+        Session.StartClient(_host, _port, handshake, Options.ConnectTimeout, Options.HostLookup, early);
     }
 
     private void BeginCloseOnLoop()
@@ -279,6 +307,8 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
     {
         // The loop stopped before running our start (or close): the session never started, or the teardown has just
         // aborted it (then the end is published already and this does nothing).
+        _early?.Dispose();
+        _early = null;
         if (!_hasEnded)
         {
             PublishEnd(new SessionEnd(SessionEndKind.Aborted, WebSocketCloseCode.Abnormal, null,
@@ -392,6 +422,12 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         ReceiveQueue.Complete();
         LiveConnections.Remove(this);
         ReportEnd(end);
+        if (_stopLoopAtEnd)
+        {
+            // Exit is waiting to join this loop and nothing else runs on it: tear down now, while Exit wakes and
+            // drains, rather than idle until its stop request has to wake the loop again.
+            Loop.RequestStop();
+        }
     }
 
     /// <summary>Logs and measures how the session ended (loop thread, once).</summary>

@@ -7,19 +7,20 @@ namespace FastSidecar.Connection;
 
 /// <summary>One non-blocking TCP connect to one address: its socket, its readiness registration, and its outcome.</summary>
 /// <remarks>
-/// Loop thread only. The attempt owns its socket until <see cref="Detach"/> hands it to the connection that won the
+/// Loop thread only, except <see cref="Open"/> and <see cref="Dispose"/> of an attempt the connecting thread made before
+/// the loop had the connection (<see cref="EarlyConnect"/>), which touch no loop state. The attempt owns its socket until <see cref="Detach"/> hands it to the connection that won the
 /// race; <see cref="Dispose"/> closes it otherwise, on every path. The socket counts in
 /// <see cref="SidecarDiagnostics.LiveConnections"/> from creation, so a test sees an attempt that was never released;
 /// after <see cref="Detach"/> the session that took the socket uncounts it when it closes it.
 /// </remarks>
 internal sealed class ConnectAttempt : ISocketHandler, IDisposable
 {
-    private readonly SidecarLoop _loop;
-    private readonly EndpointConnector _owner;
+    private SidecarLoop? _loop;           // both null until a connector adopts an early attempt
+    private EndpointConnector? _owner;
     private Socket? _socket;
     private SocketRegistration? _registration;
 
-    public ConnectAttempt(SidecarLoop loop, EndpointConnector owner, IPEndPoint endPoint)
+    public ConnectAttempt(SidecarLoop? loop, EndpointConnector? owner, IPEndPoint endPoint)
     {
         _loop = loop;
         _owner = owner;
@@ -28,12 +29,29 @@ internal sealed class ConnectAttempt : ISocketHandler, IDisposable
 
     public IPEndPoint EndPoint { get; }
 
+    /// <summary>The socket while the attempt owns it.</summary>
+    public Socket? Socket => _socket;
+
+    /// <summary>Makes <paramref name="owner"/>, on <paramref name="loop"/>, the connector that hears this attempt's outcome (an early attempt's is chosen on the loop).</summary>
+    public void Adopt(SidecarLoop loop, EndpointConnector owner)
+    {
+        _loop = loop;
+        _owner = owner;
+    }
+
     /// <summary>
     /// Creates the socket and starts connecting. <see cref="SocketError.Success"/>: connected already;
     /// <see cref="SocketError.InProgress"/>: the owner hears the outcome through <see cref="EndpointConnector.OnAttemptFinished"/>;
     /// anything else: failed at once (the caller disposes the attempt).
     /// </summary>
     public SocketError Start()
+    {
+        SocketError started = Open();
+        return started == SocketError.InProgress ? Watch() : started;
+    }
+
+    /// <summary>Creates the socket and starts connecting, without watching it: any thread. Same results as <see cref="Start"/>.</summary>
+    public SocketError Open()
     {
         try
         {
@@ -45,20 +63,21 @@ internal sealed class ConnectAttempt : ISocketHandler, IDisposable
         }
 
         SidecarDiagnostics.ConnectionOpened();
-        SocketError started = StartConnect(_socket, EndPoint);
-        if (started == SocketError.InProgress)
-        {
-            try
-            {
-                _registration = _loop.Register(_socket, this, SocketInterest.Write);
-            }
-            catch (ObjectDisposedException)
-            {
-                return SocketError.OperationAborted; // the loop is stopping: the caller records and disposes the attempt
-            }
-        }
+        return StartConnect(_socket, EndPoint);
+    }
 
-        return started;
+    /// <summary>Watches a pending connect for its outcome (loop thread): <see cref="SocketError.InProgress"/>, or failed at once.</summary>
+    public SocketError Watch()
+    {
+        try
+        {
+            _registration = _loop!.Register(_socket!, this, SocketInterest.Write);
+            return SocketError.InProgress;
+        }
+        catch (ObjectDisposedException)
+        {
+            return SocketError.OperationAborted; // the loop is stopping: the caller records and disposes the attempt
+        }
     }
 
     /// <summary>Hands the connected socket over; the attempt no longer owns or watches it.</summary>
@@ -109,7 +128,7 @@ internal sealed class ConnectAttempt : ISocketHandler, IDisposable
         // Level-triggered: stop watching first, so the outcome is reported exactly once.
         _registration?.Dispose();
         _registration = null;
-        _owner.OnAttemptFinished(this, ReadSocketError());
+        _owner!.OnAttemptFinished(this, ReadSocketError());
     }
 
     private SocketError ReadSocketError()

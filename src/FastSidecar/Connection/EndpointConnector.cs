@@ -71,8 +71,23 @@ internal sealed class EndpointConnector : IDisposable
         : string.Create(CultureInfo.InvariantCulture, $"{_host}:{_port}");
 
     /// <summary>Starts resolving, then connecting. Loop thread; the owner hears the outcome later, or already within this call.</summary>
-    public void Start()
+    /// <param name="early">The first attempt, made on the connecting thread; null to start from the name.</param>
+    public void Start(EarlyConnect? early = null)
     {
+        if (early is not null)
+        {
+            // Resolved already, and the first address tried: go on from that attempt's outcome.
+            _addresses = early.Addresses;
+            _nextAddress = 1;
+            ConnectAttempt attempt = early.TakeAttempt(_loop, this);
+            if (!Follow(attempt, early.Started == SocketError.InProgress ? attempt.Watch() : early.Started))
+            {
+                StartNextAttempt();
+            }
+
+            return;
+        }
+
         if (HostLookup.TryAnswerLocally(_host, out IPAddress[] addresses, out SocketError error))
         {
             if (error != SocketError.Success)
@@ -205,25 +220,10 @@ internal sealed class EndpointConnector : IDisposable
         while (_addresses is not null && _nextAddress < _addresses.Length)
         {
             var attempt = new ConnectAttempt(_loop, this, new IPEndPoint(_addresses[_nextAddress++], _port));
-            SocketError started = attempt.Start();
-            if (started == SocketError.Success)
+            if (Follow(attempt, attempt.Start()))
             {
-                Succeed(attempt);
                 return;
             }
-
-            if (started == SocketError.InProgress)
-            {
-                _pending.Add(attempt);
-                if (_nextAddress < _addresses.Length)
-                {
-                    ArmAttemptDelay();
-                }
-
-                return;
-            }
-
-            Record(attempt, started);
         }
 
         if (_pending.Count == 0)
@@ -232,6 +232,30 @@ internal sealed class EndpointConnector : IDisposable
             AppendOutcomes(text);
             End(new WebSocketConnectionException(text.Append('.').ToString(), new SocketException((int)_lastError)));
         }
+    }
+
+    /// <summary>Takes a started attempt's outcome: true when it connected (the owner has heard) or is pending; false when it failed (recorded).</summary>
+    private bool Follow(ConnectAttempt attempt, SocketError started)
+    {
+        if (started == SocketError.Success)
+        {
+            Succeed(attempt);
+            return true;
+        }
+
+        if (started == SocketError.InProgress)
+        {
+            _pending.Add(attempt);
+            if (_nextAddress < _addresses!.Length)
+            {
+                ArmAttemptDelay();
+            }
+
+            return true;
+        }
+
+        Record(attempt, started);
+        return false;
     }
 
     private void Succeed(ConnectAttempt winner)

@@ -37,7 +37,12 @@ public sealed partial class SidecarLoop
     /// <summary>Stops the loop, waiting up to five seconds for its thread (see <see cref="Stop"/>).</summary>
     public void Dispose() => Stop(s_defaultJoinTimeout);
 
-    private void RequestStop()
+    /// <summary>Asks the loop to stop without waiting for it (any thread, idempotent); <see cref="Stop"/> joins.</summary>
+    /// <remarks>
+    /// On the loop thread (a connection that owns its loop and has just ended) the duty cycle leaves after the
+    /// running callback and tears down at once, instead of idling until Exit's stop request wakes it.
+    /// </remarks>
+    internal void RequestStop()
     {
         Interlocked.CompareExchange(ref _stopRequestedAt, Stopwatch.GetTimestamp(), 0);
         // Full fence (CAS) before Wake reads _parked: pairs with Park's write of _parked then read of _state.

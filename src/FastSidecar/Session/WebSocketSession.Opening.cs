@@ -22,6 +22,7 @@ internal sealed partial class WebSocketSession : IConnectOwner
     private EndpointConnector? _connector;
     private TimeSpan _connectTimeout;
     private string? _subProtocol;         // the server's choice, from its handshake response
+    private byte[]? _unsentEarlyRequest;  // non-null when the connecting thread sent the request (see EarlyConnect): what is left of it
 
     /// <summary>
     /// Client role: resolves <paramref name="host"/>, connects to one of its addresses (RFC 8305 order) and runs the
@@ -32,7 +33,9 @@ internal sealed partial class WebSocketSession : IConnectOwner
     /// <param name="handshake">The upgrade request to send once connected.</param>
     /// <param name="timeout">The deadline for resolving, connecting and the opening handshake together.</param>
     /// <param name="lookup">The resolver for names that need one; null for the system's.</param>
-    public void StartClient(string host, int port, ClientHandshake handshake, TimeSpan timeout, Func<string, CancellationToken, Task<IPAddress[]>>? lookup)
+    /// <param name="early">The connect (and request) the connecting thread started, if any; the session owns it from here.</param>
+    public void StartClient(string host, int port, ClientHandshake handshake, TimeSpan timeout, Func<string, CancellationToken, Task<IPAddress[]>>? lookup,
+        EarlyConnect? early = null)
     {
         _loop.AssertOnLoopThread();
         Debug.Assert(_phase == SessionPhase.Idle);
@@ -43,7 +46,9 @@ internal sealed partial class WebSocketSession : IConnectOwner
         // Armed before resolving starts: the deadline covers the name lookup as well as the attempts.
         ArmDeadline(timeout);
         _connector = new EndpointConnector(_loop, host, port, this, lookup);
-        _connector.Start();
+        // Only a request sent in full or in part counts: then the early attempt is the connected one, and the only one.
+        _unsentEarlyRequest = early is { RequestSent: true } ? early.UnsentRequest : null;
+        _connector.Start(early);
     }
 
     void IConnectOwner.OnEndpointConnected(Socket socket)
@@ -83,7 +88,16 @@ internal sealed partial class WebSocketSession : IConnectOwner
     {
         Debug.Assert(_clientHandshake is not null && _transport is not null);
         _phase = SessionPhase.Handshaking;
-        _clientHandshake.WriteRequest(_transport.Output);
+        if (_unsentEarlyRequest is null)
+        {
+            _clientHandshake.WriteRequest(_transport.Output);
+        }
+        else if (_unsentEarlyRequest.Length != 0)
+        {
+            _transport.Output.Write(_unsentEarlyRequest);
+        }
+
+        _unsentEarlyRequest = null;
         Flush();
         if (_phase == SessionPhase.Handshaking)
         {

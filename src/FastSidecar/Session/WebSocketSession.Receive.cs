@@ -78,6 +78,13 @@ internal sealed partial class WebSocketSession
             return;
         }
 
+        if (status == TransportStatus.WouldBlock && _closeReceived && _closeSent && _role == WebSocketRole.Client)
+        {
+            // Both close frames are through: a server closes TCP right after its close frame, so its FIN has usually
+            // arrived with it. Reading it now ends the session in this turn instead of the next readiness wait.
+            status = _transport.ReceiveAvailable();
+        }
+
         switch (status)
         {
             case TransportStatus.EndOfStream:

@@ -110,18 +110,32 @@ internal sealed partial class ClientHandshake
         WriteRequestWithCurrentKey(output);
     }
 
+    /// <summary>The length of the upgrade request in bytes (the key has a fixed length).</summary>
+    public int RequestLength => _requestPrefix.Length + WebSocketAccept.KeyLength + 4;
+
+    /// <summary>Writes the upgrade request with a fresh random key into <paramref name="destination"/>, at least <see cref="RequestLength"/> long.</summary>
+    /// <returns>The bytes written: <see cref="RequestLength"/>.</returns>
+    public int WriteRequest(Span<byte> destination)
+    {
+        WebSocketAccept.NewKey(_key);
+        return WriteRequestWithCurrentKey(destination);
+    }
+
     private void WriteRequestWithCurrentKey(IBufferWriter<byte> output)
     {
         ArgumentNullException.ThrowIfNull(output);
-        WebSocketAccept.Compute(_key, _expectedAccept);
+        output.Advance(WriteRequestWithCurrentKey(output.GetSpan(RequestLength)));
+    }
 
-        int length = _requestPrefix.Length + WebSocketAccept.KeyLength + 4;
-        var writer = new AsciiSpanWriter(output.GetSpan(length));
+    private int WriteRequestWithCurrentKey(Span<byte> destination)
+    {
+        WebSocketAccept.Compute(_key, _expectedAccept);
+        var writer = new AsciiSpanWriter(destination[..RequestLength]);
         writer.Write(_requestPrefix);
         writer.Write(_key);
         writer.Write("\r\n\r\n"u8);
-        output.Advance(writer.Position);
         _requestWritten = true;
+        return writer.Position;
     }
 
     /// <summary>
