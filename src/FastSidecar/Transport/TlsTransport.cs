@@ -37,6 +37,10 @@ internal sealed class TlsTransport : ITransport
 {
     private const int ReceiveChunkSize = 16 * 1024;
 
+    // Plaintext taken per readiness event before the session parses it, as SocketTransport's budget: the application
+    // thread starts on the first messages of a flood while the loop decrypts the rest, instead of waiting for the
+    // whole socket buffer, and one flooding peer cannot keep the loop from its other work.
+    private const int ReceiveBudget = 64 * 1024;
 
     private readonly Pipe _inbound;
     private readonly Pipe _outbound;
@@ -111,6 +115,7 @@ internal sealed class TlsTransport : ITransport
 
         if (!_established)
         {
+            _raw.OnReadable();
             StartHandshake();
             while (!_handshake!.IsCompleted && _raw.TryCompleteRead())
             {
@@ -133,12 +138,11 @@ internal sealed class TlsTransport : ITransport
             return TransportStatus.EndOfStream;
         }
 
+        _raw.OnReadable();
+
         PipeWriter writer = _inbound.Writer;
         int received = 0;
         TransportStatus status = TransportStatus.WouldBlock;
-        // No per-call budget, unlike SocketTransport: bytes SslStream has already taken off the socket are invisible
-        // to readiness, so stopping early could strand a decrypted message until the peer sends again. The read ends
-        // when SslStream waits on an empty socket, which bounds it by the kernel's receive buffer.
         while (true)
         {
             if (!_reading)
@@ -149,13 +153,17 @@ internal sealed class TlsTransport : ITransport
                 _reading = true;
             }
 
-            while (!_read.IsCompleted && _raw.TryCompleteRead())
+            // Past the budget, only what SslStream already holds is taken (its reads complete without waiting);
+            // once it waits on the socket again, level-triggered readiness brings the loop back for the rest. Below
+            // the budget the socket is read until it is empty: LoopStream answers SslStream's zero-byte read only
+            // while the last receive filled its buffer, so an empty socket costs no extra receive.
+            while (!_read.IsCompleted && received < ReceiveBudget && _raw.TryCompleteRead())
             {
             }
 
             if (!_read.IsCompleted)
             {
-                // The socket is empty, and what it had was only part of a record: wait for readability.
+                // The socket is empty (or the budget is spent), and SslStream holds no whole record: wait for readability.
                 break;
             }
 
