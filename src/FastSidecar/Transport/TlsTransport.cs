@@ -18,7 +18,9 @@ namespace FastSidecar.Transport;
 /// flush); completed reads are copied into the input pipe. When the
 /// socket is readable, <see cref="ReceiveAvailable"/> lets the LoopStream finish SslStream's pending ciphertext read;
 /// SslStream decrypts inline, and the outstanding read is then either complete (its bytes are advanced into the pipe
-/// and the next read starts) or still waiting for the rest of a record. Writes go the other way: each segment of the
+/// and the next read starts) or still waiting for the rest of a record. Between records SslStream waits with a
+/// zero-byte read, which the LoopStream answers at once only while the last receive filled its buffer: after a short
+/// receive the socket is empty, so a message costs one <c>recv</c>, not one more for the wait and one for the EAGAIN. Writes go the other way: each segment of the
 /// output pipe is one <see cref="SslStream.WriteAsync(ReadOnlyMemory{byte}, CancellationToken)"/> (one TLS record of
 /// up to 16 KiB), which completes at once when the socket takes the ciphertext, or waits for writability. Nothing
 /// here awaits: the transport only looks at whether SslStream's operations have completed, so every continuation
