@@ -32,6 +32,11 @@ internal sealed class LoopStream : Stream
     private bool _writePending;
     private bool _disposed;
 
+    // True once a receive came back short (or would block): the socket has (almost surely) nothing more until the
+    // next readiness event, so SslStream's zero-byte "is there more?" read waits for that event instead of being
+    // answered with a receive that returns EAGAIN. False after a receive that filled its buffer, and on readiness.
+    private bool _drained = true;
+
     public LoopStream(Socket socket) => _socket = socket;
 
     /// <summary>True while a write waits for the socket to take the rest of its bytes.</summary>
@@ -39,6 +44,9 @@ internal sealed class LoopStream : Stream
 
     /// <summary>True while a read waits for the socket to have bytes.</summary>
     public bool HasPendingRead => _readPending;
+
+    /// <summary>True while the pending read is SslStream's zero-byte read, which holds no buffer of SslStream's.</summary>
+    public bool IsWaitingForData => _readPending && _readBuffer.IsEmpty;
 
     /// <summary>The socket error that failed the last operation, if one did.</summary>
     public SocketError LastError { get; private set; }
@@ -112,19 +120,24 @@ internal sealed class LoopStream : Stream
         return new ValueTask(_write, _write.Core.Version);
     }
 
+    /// <summary>Loop thread: the socket was reported readable, so a zero-byte read may complete again.</summary>
+    public void OnReadable() => _drained = false;
+
     /// <summary>
     /// Loop thread, on readability: finishes the pending read if the socket has bytes (or an end or an error). The
-    /// reader's continuation runs inside this call. False when there was no pending read or the socket would block.
+    /// reader's continuation runs inside this call. False when there was no pending read, the socket would block, or
+    /// the pending read is a zero-byte read and a short receive since the last readiness event said the socket is empty.
     /// </summary>
     public bool TryCompleteRead()
     {
-        if (!_readPending)
+        if (!_readPending || (_drained && _readBuffer.IsEmpty))
         {
             return false;
         }
 
         SocketError error = SocketError.Success;
-        // Readability means bytes or the end of the stream: a zero-byte read is complete now either way.
+        // Readability (or a receive that filled its buffer) means bytes or the end of the stream: a zero-byte read is
+        // complete now either way, and SslStream follows it with the real read.
         int count = _readBuffer.IsEmpty ? 0 : Receive(_readBuffer.Span, out error);
         if (error == SocketError.WouldBlock)
         {
@@ -235,6 +248,7 @@ internal sealed class LoopStream : Stream
                 continue;
             }
 
+            _drained = error != SocketError.Success || count < buffer.Length;
             if (error == SocketError.Success && count == 0)
             {
                 SawEndOfStream = true;

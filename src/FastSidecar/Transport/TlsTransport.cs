@@ -18,7 +18,9 @@ namespace FastSidecar.Transport;
 /// flush); completed reads are copied into the input pipe. When the
 /// socket is readable, <see cref="ReceiveAvailable"/> lets the LoopStream finish SslStream's pending ciphertext read;
 /// SslStream decrypts inline, and the outstanding read is then either complete (its bytes are advanced into the pipe
-/// and the next read starts) or still waiting for the rest of a record. Writes go the other way: each segment of the
+/// and the next read starts) or still waiting for the rest of a record. Between records SslStream waits with a
+/// zero-byte read, which the LoopStream answers at once only while the last receive filled its buffer: after a short
+/// receive the socket is empty, so a message costs one <c>recv</c>, not one more for the wait and one for the EAGAIN. Writes go the other way: each segment of the
 /// output pipe is one <see cref="SslStream.WriteAsync(ReadOnlyMemory{byte}, CancellationToken)"/> (one TLS record of
 /// up to 16 KiB), which completes at once when the socket takes the ciphertext, or waits for writability. Nothing
 /// here awaits: the transport only looks at whether SslStream's operations have completed, so every continuation
@@ -37,6 +39,10 @@ internal sealed class TlsTransport : ITransport
 {
     private const int ReceiveChunkSize = 16 * 1024;
 
+    // Plaintext taken per readiness event before the session parses it, as SocketTransport's budget: the application
+    // thread starts on the first messages of a flood while the loop decrypts the rest, instead of waiting for the
+    // whole socket buffer, and one flooding peer cannot keep the loop from its other work.
+    private const int ReceiveBudget = 64 * 1024;
 
     private readonly Pipe _inbound;
     private readonly Pipe _outbound;
@@ -111,6 +117,7 @@ internal sealed class TlsTransport : ITransport
 
         if (!_established)
         {
+            _raw.OnReadable();
             StartHandshake();
             while (!_handshake!.IsCompleted && _raw.TryCompleteRead())
             {
@@ -133,12 +140,11 @@ internal sealed class TlsTransport : ITransport
             return TransportStatus.EndOfStream;
         }
 
+        _raw.OnReadable();
+
         PipeWriter writer = _inbound.Writer;
         int received = 0;
         TransportStatus status = TransportStatus.WouldBlock;
-        // No per-call budget, unlike SocketTransport: bytes SslStream has already taken off the socket are invisible
-        // to readiness, so stopping early could strand a decrypted message until the peer sends again. The read ends
-        // when SslStream waits on an empty socket, which bounds it by the kernel's receive buffer.
         while (true)
         {
             if (!_reading)
@@ -149,13 +155,17 @@ internal sealed class TlsTransport : ITransport
                 _reading = true;
             }
 
-            while (!_read.IsCompleted && _raw.TryCompleteRead())
+            // Past the budget, only what SslStream already holds is taken (its reads complete without waiting);
+            // once it waits on the socket again, level-triggered readiness brings the loop back for the rest. Below
+            // the budget the socket is read until it is empty: LoopStream answers SslStream's zero-byte read only
+            // while the last receive filled its buffer, so an empty socket costs no extra receive.
+            while (!_read.IsCompleted && received < ReceiveBudget && _raw.TryCompleteRead())
             {
             }
 
             if (!_read.IsCompleted)
             {
-                // The socket is empty, and what it had was only part of a record: wait for readability.
+                // The socket is empty (or the budget is spent), and SslStream holds no whole record: wait for readability.
                 break;
             }
 
