@@ -69,6 +69,7 @@ internal sealed partial class WebSocketSession
             return;
         }
 
+        NoteSocketRead();
         TransportStatus status = _transport.ReceiveAvailable();
         ProcessInput();
         CheckFragmentedMessage();
@@ -151,6 +152,7 @@ internal sealed partial class WebSocketSession
 
     private void OnFrameEvent(FrameReadStatus status, in InboundMessage message)
     {
+        NoteFrameFromPeer();
         switch (status)
         {
             case FrameReadStatus.Message:
