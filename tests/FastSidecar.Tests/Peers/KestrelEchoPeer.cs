@@ -110,6 +110,17 @@ public class KestrelEchoPeer : IEchoPeer, IAsyncLifetime
         _app = app;
     }
 
+    /// <summary>Stops Kestrel at once, as a process that is killed would: open connections are aborted, not drained.</summary>
+    public async Task StopAbruptlyAsync()
+    {
+        if (_app is { } app)
+        {
+            _app = null;
+            await app.StopAsync(new CancellationToken(canceled: true));
+            await app.DisposeAsync();
+        }
+    }
+
     /// <summary>Stops Kestrel; open connections are aborted.</summary>
     public async Task DisposeAsync()
     {

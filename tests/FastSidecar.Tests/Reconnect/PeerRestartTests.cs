@@ -51,7 +51,7 @@ public sealed class PeerRestartTests
             driver.WaitForTraffic();
             for (int restart = 0; restart < 2; restart++)
             {
-                await peer.DisposeAsync();
+                await peer.StopAbruptlyAsync();
                 ReconnectDriver.WaitFor(() => driver.Notices().Count == restart + 1, TimeSpan.FromSeconds(10), "the loss's notice");
                 peer = await KestrelEchoPeer.StartAsync(port);
                 driver.WaitForTraffic();
