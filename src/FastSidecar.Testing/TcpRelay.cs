@@ -26,6 +26,7 @@ internal sealed class TcpRelay : IDisposable
     private readonly Task _acceptLoop;
     private long _cutNextUpstreamAfter = -1;
     private long _cutNextDownstreamAfter = -1;
+    private long _forwardedDownstream;
 
     /// <summary>Listens on an ephemeral loopback port and forwards to <paramref name="targetPort"/> on 127.0.0.1.</summary>
     public TcpRelay(int targetPort)
@@ -60,6 +61,9 @@ internal sealed class TcpRelay : IDisposable
             }
         }
     }
+
+    /// <summary>Bytes forwarded from the server to clients so far, over every connection.</summary>
+    public long ForwardedDownstream => Interlocked.Read(ref _forwardedDownstream);
 
     /// <summary>Connections currently relayed.</summary>
     public int LiveConnections
@@ -183,7 +187,8 @@ internal sealed class TcpRelay : IDisposable
 
         try
         {
-            await Task.WhenAll(PumpAsync(pair, client, server, upstreamLimit), PumpAsync(pair, server, client, downstreamLimit)).ConfigureAwait(false);
+            await Task.WhenAll(PumpAsync(pair, client, server, upstreamLimit, downstream: false),
+                PumpAsync(pair, server, client, downstreamLimit, downstream: true)).ConfigureAwait(false);
         }
         finally
         {
@@ -195,7 +200,7 @@ internal sealed class TcpRelay : IDisposable
         }
     }
 
-    private async Task PumpAsync(Pair pair, Socket from, Socket to, long limit)
+    private async Task PumpAsync(Pair pair, Socket from, Socket to, long limit, bool downstream)
     {
         byte[] buffer = new byte[ChunkSize];
         long forwarded = 0;
@@ -225,6 +230,10 @@ internal sealed class TcpRelay : IDisposable
                 {
                     await to.SendAsync(buffer.AsMemory(0, allowed), SocketFlags.None, _stop.Token).ConfigureAwait(false);
                     forwarded += allowed;
+                    if (downstream)
+                    {
+                        Interlocked.Add(ref _forwardedDownstream, allowed);
+                    }
                 }
 
                 if (limit >= 0 && forwarded >= limit)

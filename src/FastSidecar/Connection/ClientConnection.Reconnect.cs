@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using FastSidecar.Diagnostics;
 using FastSidecar.Loop;
 using FastSidecar.Protocol;
@@ -185,6 +186,7 @@ internal sealed partial class ClientConnection : ILoopResource
 
         _inBackoff = false;
         Loop.Disown(this);
+        _startedAt = Stopwatch.GetTimestamp();
         WebSocketSession next = CreateSession();
         Interlocked.Exchange(ref _session, next); // a full fence: see the class remarks
         var handshake = new ClientHandshake(Uri, Options.SubProtocols, Options.Headers, Options.MaxHandshakeHeaderBytes, Options.Deflate);

@@ -44,7 +44,7 @@ internal sealed partial class ClientConnection : ISessionOwner, IUnrunWorkState
 
     private readonly string _host;
     private readonly int _port;
-    private readonly long _startedAt = Stopwatch.GetTimestamp(); // for the connect duration (log and histogram)
+    private long _startedAt = Stopwatch.GetTimestamp(); // for the connect duration (log and histogram); reset per reconnect attempt
     private ClientHandshake? _handshake;   // until the loop starts the session
     private long _closeDeadline;           // Stopwatch timestamp: Exit's start + CloseTimeout (or long.MaxValue)
     private WebSocketCloseCode _closeCode = WebSocketCloseCode.NormalClosure; // what Exit's close frame carries
