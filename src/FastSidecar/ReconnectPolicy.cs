@@ -45,7 +45,8 @@ public sealed class ReconnectPolicy
     /// any message queued by <c>Send</c> is written and before any received message is delivered: what it sends
     /// through the <see cref="ReconnectSender"/> goes out first, ahead of the backlog. Use it to (re)subscribe. It
     /// must not block (the loop serves nothing else meanwhile) and must not call the <see cref="SidecarWebSocket"/>.
-    /// An exception from it fails the connection, which reconnects or ends like any other failure.
+    /// An exception from it fails the connection with 1011 (a <see cref="SidecarWebSocketException"/> whose inner
+    /// exception is the hook's), which <see cref="IsTransient"/> does not reconnect: the hook would throw again.
     /// </summary>
     public Action<ReconnectSender>? OnConnected { get; init; }
 

@@ -34,7 +34,7 @@ internal sealed partial class ClientConnection : ILoopResource
 
     private readonly ProxyRoute? _proxy;
     private volatile WebSocketSession _session;     // replaced on the loop, read by application threads
-    private readonly Queue<ReconnectNotice> _notices = new(); // losses not yet in the receive queue (loop thread)
+    private Queue<ReconnectNotice>? _notices;       // losses not yet in the receive queue (loop thread; made at the first loss)
     private TimerSlot _backoff;
     private bool _inBackoff;                        // the backoff timer is armed and the loop owns this connection
     private bool _sessionOpened;                    // the current session opened (metrics and logs per session)
@@ -138,7 +138,7 @@ internal sealed partial class ClientConnection : ILoopResource
             SidecarMetrics.ConnectionEnded();
             Interlocked.Increment(ref _losses);
             _lastNotice = new ReconnectNotice(_losses, cause, sent, inDoubt);
-            _notices.Enqueue(_lastNotice);
+            (_notices ??= new Queue<ReconnectNotice>()).Enqueue(_lastNotice);
             TryEnqueueNotices();
             ReconnectLog.ConnectionLost(Logger, Uri, cause.Message, sent, inDoubt);
         }
@@ -157,8 +157,10 @@ internal sealed partial class ClientConnection : ILoopResource
         TimeSpan cap = policy.DelayCap(_attempt);
         ReconnectLog.AttemptScheduled(Logger, Uri, _attempt, delay.TotalMilliseconds, cap.TotalMilliseconds);
         _inBackoff = true;
-        Loop.Own(this);
         _backoff.Arm(Loop, delay, s_attemptDue, this);
+        // Last: a loop already tearing down aborts what it is given at once, and the abort must find the timer armed
+        // to cancel it (it publishes the end; this session's end is then not published again).
+        Loop.Own(this);
         return true;
     }
 
@@ -186,6 +188,12 @@ internal sealed partial class ClientConnection : ILoopResource
 
         _inBackoff = false;
         Loop.Disown(this);
+        if (_deliveryStopped)
+        {
+            PublishEnd(EndDuringBackoff()); // Exit has begun and its close is on its way: no new connection for it
+            return;
+        }
+
         _startedAt = Stopwatch.GetTimestamp();
         WebSocketSession next = CreateSession();
         Interlocked.Exchange(ref _session, next); // a full fence: see the class remarks
@@ -225,7 +233,7 @@ internal sealed partial class ClientConnection : ILoopResource
     /// <summary>Moves waiting notices into the receive queue, in order; false if one did not fit.</summary>
     private bool TryEnqueueNotices()
     {
-        while (_notices.TryPeek(out ReconnectNotice? notice))
+        while (_notices is not null && _notices.TryPeek(out ReconnectNotice? notice))
         {
             if (!ReceiveQueue.TryEnqueue(new ReceivedMessage(notice)))
             {

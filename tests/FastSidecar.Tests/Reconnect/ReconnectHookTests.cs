@@ -52,4 +52,36 @@ public sealed class ReconnectHookTests(EchoServerFixture fixture) : IClassFixtur
         Assert.Equal("sub"u8.ToArray(), buffer[..resubscribed.Length]);
         Assert.Same(loss.Reconnect, kept.Notice); // the new connection's sender names the loss it replaces
     }
+
+    [Fact]
+    public void A_shared_loop_that_stops_during_a_backoff_ends_the_connection_and_Exit_counts_exactly()
+    {
+        using var relay = new TcpRelay(fixture.Server.Port);
+        var loop = new SidecarLoop(new SidecarLoopOptions { Name = "shared, stopped in a backoff" });
+        var ws = SidecarWebSocket.Connect(relay.UriFor(), new SidecarOptions
+        {
+            Loop = loop,
+            Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.FromSeconds(30), MaxDelay = TimeSpan.FromSeconds(30), Jitter = new AlwaysHalf() },
+        });
+        relay.CutAll();
+        ReconnectDriver.WaitFor(() => ws.State == SidecarWebSocketState.Reconnecting, TimeSpan.FromSeconds(5), "the backoff");
+        ws.Send("queued during the backoff");
+
+        Assert.True(loop.Stop(TimeSpan.FromSeconds(5)).Joined);
+        Assert.Equal(SidecarWebSocketState.Closed, ws.State);
+        using (ReceivedMessage notice = ws.Receive(TimeSpan.FromSeconds(1)))
+        {
+            Assert.NotNull(notice.Reconnect); // the loss stays readable before the end
+        }
+
+        Assert.ThrowsAny<SidecarWebSocketException>(() => ws.Receive(TimeSpan.FromSeconds(1)));
+        ShutdownReport report = ws.Exit();
+        Assert.Equal(1, report.MessagesNotSent);
+        Assert.Equal(1, report.MessagesSent + report.MessagesInDoubt + report.MessagesNotSent);
+    }
+
+    private sealed class AlwaysHalf : Random
+    {
+        public override double NextDouble() => 0.5;
+    }
 }
