@@ -28,6 +28,11 @@ internal static class Program
             return Lifecycle.LifecycleRunner.Run(args.AsSpan(1));
         }
 
+        if (args.Length > 0 && args[0] == "reconnect")
+        {
+            return Reconnect.ReconnectRecoveryRunner.Run(args.AsSpan(1));
+        }
+
         if (args.Length > 0 && args[0] == "tls")
         {
             return Tls.TlsCostRunner.Run(args.AsSpan(1));

@@ -42,19 +42,34 @@ internal static class ConnectCommand
         var ca = new Option<string?>("--ca") { Description = "For wss://: trust this certificate (PEM or DER) and nothing else; the host name is still checked" };
         var insecure = new Option<bool>("--insecure") { Description = "For wss://: accept any certificate (encrypted, not authenticated; prints a warning)" };
         var proxy = new Option<string?>("--proxy") { Description = "Tunnel through this HTTP proxy with CONNECT: http://[user:password@]host:port" };
+        var reconnect = new Option<bool>("--reconnect", "-r")
+        {
+            Description = "Reconnect after a lost connection (backoff with full jitter); lines typed meanwhile go out on the new connection",
+        };
+        var reconnectMax = new Option<int>("--reconnect-max-ms")
+        {
+            Description = "With --reconnect: the longest wait between attempts, in milliseconds",
+            DefaultValueFactory = _ => 30_000,
+        };
+        var subscribe = new Option<string[]>("--subscribe")
+        {
+            Description = "A text message sent first on every connection, ahead of anything queued (repeatable; with --reconnect, resent on each reconnect)",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var command = new Command("connect", "Send lines of standard input (or --execute messages) and print what arrives")
         {
-            uri, subProtocols, headers, linger, execute, wait, binary, quiet, deflate, ca, insecure, proxy,
+            uri, subProtocols, headers, linger, execute, wait, binary, quiet, deflate, ca, insecure, proxy, reconnect, reconnectMax, subscribe,
         };
         command.SetAction(parse => Run(environment, parse.GetValue(uri)!, new Settings(
             parse.GetValue(subProtocols) ?? [], parse.GetValue(headers) ?? [], parse.GetValue(linger), parse.GetValue(execute) ?? [],
             parse.GetValue(wait), parse.GetValue(binary), parse.GetValue(quiet), parse.GetValue(deflate),
-            parse.GetValue(ca), parse.GetValue(insecure), parse.GetValue(proxy))));
+            parse.GetValue(ca), parse.GetValue(insecure), parse.GetValue(proxy),
+            parse.GetValue(reconnect), parse.GetValue(reconnectMax), parse.GetValue(subscribe) ?? [])));
         return command;
     }
 
     private sealed record Settings(string[] SubProtocols, string[] Headers, int LingerMilliseconds, string[] Execute, int WaitMilliseconds, bool Binary, bool Quiet, bool Deflate,
-        string? CaFile, bool Insecure, string? ProxyUrl);
+        string? CaFile, bool Insecure, string? ProxyUrl, bool Reconnect = false, int ReconnectMaxMilliseconds = 30_000, string[]? Subscribe = null);
 
     private static int Run(CliEnvironment environment, string uriText, Settings settings)
     {
@@ -65,9 +80,9 @@ internal static class ConnectCommand
             return ExitCodes.Usage;
         }
 
-        if (settings.LingerMilliseconds < 0 || settings.WaitMilliseconds < 0)
+        if (settings.LingerMilliseconds < 0 || settings.WaitMilliseconds < 0 || settings.ReconnectMaxMilliseconds < 0)
         {
-            error.WriteLine("fastsidecar connect: --linger-ms and --wait-ms must not be negative.");
+            error.WriteLine("fastsidecar connect: --linger-ms, --wait-ms and --reconnect-max-ms must not be negative.");
             return ExitCodes.Usage;
         }
 
@@ -97,6 +112,7 @@ internal static class ConnectCommand
                 Deflate = settings.Deflate ? new System.Net.WebSockets.WebSocketDeflateOptions() : null,
                 Tls = CliConnectionOptions.Tls(settings.CaFile, settings.Insecure, error),
                 Proxy = CliConnectionOptions.Proxy(settings.ProxyUrl),
+                Reconnect = ReconnectPolicyFor(settings),
             };
             ws = SidecarWebSocket.Connect(uri, options);
         }
@@ -113,6 +129,31 @@ internal static class ConnectCommand
 
         var session = new Session(environment, ws, settings);
         return session.Run(connected: ws.SubProtocol is null ? $"connected to {uri}" : $"connected to {uri} (subprotocol {ws.SubProtocol})");
+    }
+
+    /// <summary>The policy for --reconnect, or for --subscribe alone (its hook sends the subscriptions on the one connection).</summary>
+    private static ReconnectPolicy? ReconnectPolicyFor(Settings settings)
+    {
+        string[] subscriptions = settings.Subscribe ?? [];
+        if (!settings.Reconnect && subscriptions.Length == 0)
+        {
+            return null;
+        }
+
+        TimeSpan max = TimeSpan.FromMilliseconds(settings.ReconnectMaxMilliseconds);
+        return new ReconnectPolicy
+        {
+            InitialDelay = max < TimeSpan.FromMilliseconds(100) ? max : TimeSpan.FromMilliseconds(100),
+            MaxDelay = max,
+            ShouldReconnect = settings.Reconnect ? ReconnectPolicy.IsTransient : static _ => false,
+            OnConnected = subscriptions.Length == 0 ? null : sender =>
+            {
+                foreach (string subscription in subscriptions)
+                {
+                    sender.Send(subscription);
+                }
+            },
+        };
     }
 
     /// <summary>One connected session: a stdin reader, a receiver thread, and the main thread waiting for the first reason to stop.</summary>
@@ -235,6 +276,17 @@ internal static class ConnectCommand
                 while (true)
                 {
                     using ReceivedMessage message = ws.Receive();
+                    if (message.Reconnect is { } notice)
+                    {
+                        if (!settings.Quiet)
+                        {
+                            environment.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                                $"connection lost: {notice.Cause.Message} ({notice.MessagesSent} sent, {notice.MessagesInDoubt} in doubt); reconnecting"));
+                        }
+
+                        continue;
+                    }
+
                     Print(message);
                     Interlocked.Increment(ref _received);
                 }

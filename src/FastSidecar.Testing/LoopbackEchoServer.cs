@@ -35,13 +35,17 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
     private SocketRegistration? _registration;
     private bool _disposed;
 
-    public LoopbackEchoServer(WaitStrategy waitStrategy = WaitStrategy.SpinThenPark, SidecarBufferPool? pool = null, SidecarLoop? loop = null)
+    /// <param name="waitStrategy">The server loop's wait strategy (when it owns its loop).</param>
+    /// <param name="pool">Where the server's buffers come from.</param>
+    /// <param name="loop">A shared loop to run on; null for one of its own.</param>
+    /// <param name="port">The echo port; 0 for any free one (a restarted server passes its old port).</param>
+    public LoopbackEchoServer(WaitStrategy waitStrategy = WaitStrategy.SpinThenPark, SidecarBufferPool? pool = null, SidecarLoop? loop = null, int port = 0)
     {
         _pool = pool ?? SidecarBufferPool.Shared;
         _closeTimeout = TimeSpan.FromSeconds(2);
         _ownsLoop = loop is null;
         _loop = loop ?? new SidecarLoop(new SidecarLoopOptions { Name = "FastSidecar echo server", WaitStrategy = waitStrategy });
-        _listener = Listen(backlog: 512);
+        _listener = Listen(backlog: 512, port);
         _faultListener = Listen(backlog: 512);
         _stallListener = Listen(backlog: 512);
         _listener.Blocking = false;
@@ -154,12 +158,18 @@ internal sealed class LoopbackEchoServer : ISocketHandler, IDisposable
         _stallListener.Dispose();
     }
 
-    private static Socket Listen(int backlog)
+    private static Socket Listen(int backlog, int port = 0)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            if (port != 0)
+            {
+                // A restart on the old port: its connections' TIME_WAIT entries must not block the bind.
+                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            }
+
+            socket.Bind(new IPEndPoint(IPAddress.Loopback, port));
             socket.Listen(backlog);
             return socket;
         }

@@ -22,6 +22,7 @@ public readonly struct ReceivedMessage : IDisposable
     private readonly int _slot;
     private readonly int _offset;
     private readonly bool _isMarker;
+    private readonly ReconnectNotice? _reconnect; // set only on a reconnect's place in the stream (no payload)
 
     internal ReceivedMessage(in InboundMessage message, SidecarBufferPool pool)
     {
@@ -43,6 +44,16 @@ public readonly struct ReceivedMessage : IDisposable
     }
 
     private ReceivedMessage(bool isMarker) => _isMarker = isMarker;
+
+    /// <summary>The place of a lost connection in the receive stream (no payload).</summary>
+    internal ReceivedMessage(ReconnectNotice notice) => _reconnect = notice;
+
+    /// <summary>
+    /// Non-null when this is not a message but the place where a connection was lost and a reconnect began
+    /// (<see cref="SidecarOptions.Reconnect"/>): no payload, <see cref="Length"/> 0; messages before it came on the
+    /// lost connection, messages after it on a later one.
+    /// </summary>
+    public ReconnectNotice? Reconnect => _reconnect;
 
     /// <summary>The place of a protocol violation in the receive order (no payload); never handed to the application.</summary>
     internal static ReceivedMessage ViolationMarker => new(isMarker: true);

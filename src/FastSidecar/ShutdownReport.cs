@@ -10,8 +10,10 @@ namespace FastSidecar;
 public sealed class ShutdownReport
 {
     internal ShutdownReport(IReadOnlyList<ShutdownStep> steps, WebSocketCloseCode? closeCode, string? closeReason, CloseInitiator closeInitiator,
-        long messagesSent, long messagesNotSent, long messagesReceived, long messagesNotConsumed, bool threadJoined, Exception? fault)
+        long messagesSent, long messagesNotSent, long messagesReceived, long messagesNotConsumed, bool threadJoined, Exception? fault,
+        long messagesInDoubt = 0)
     {
+        MessagesInDoubt = messagesInDoubt;
         Steps = steps;
         CloseCode = closeCode;
         CloseReason = closeReason;
@@ -47,6 +49,13 @@ public sealed class ShutdownReport
     /// <summary>Messages handed to <c>Send</c> that were never written, because the connection ended first.</summary>
     public long MessagesNotSent { get; }
 
+    /// <summary>
+    /// With <see cref="SidecarOptions.Reconnect"/>: messages handed to <c>Send</c> that were written to a connection
+    /// that was then lost, after the peer was last heard from (see <see cref="ReconnectNotice.MessagesInDoubt"/>).
+    /// <see cref="MessagesSent"/> + this + <see cref="MessagesNotSent"/> is every message <c>Send</c> accepted.
+    /// </summary>
+    public long MessagesInDoubt { get; }
+
     /// <summary>Messages received from the peer and handed to the receive queue.</summary>
     public long MessagesReceived { get; }
 
@@ -79,6 +88,10 @@ public sealed class ShutdownReport
             "close: {0} ({1}), initiated by {2}; messages sent {3}, not sent {4}, received {5}, not consumed {6}; thread joined: {7}\n",
             CloseCode is { } code ? ((int)code).ToString(CultureInfo.InvariantCulture) : "none", CloseReason ?? "", CloseInitiator.ToWord(),
             MessagesSent, MessagesNotSent, MessagesReceived, MessagesNotConsumed, ThreadJoined ? "yes" : "no");
+        if (MessagesInDoubt != 0)
+        {
+            text.AppendFormat(CultureInfo.InvariantCulture, "in doubt after reconnects: {0}\n", MessagesInDoubt);
+        }
         // A normal close by the peer ends the connection with a WebSocketClosedException, but it is not a fault: the
         // close line above already says who closed and with what.
         if (Fault is not null && !(Fault is WebSocketClosedException && CloseInitiator == CloseInitiator.Peer))

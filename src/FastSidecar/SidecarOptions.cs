@@ -137,6 +137,12 @@ public sealed class SidecarOptions
     /// </summary>
     internal Func<string, CancellationToken, Task<System.Net.IPAddress[]>>? HostLookup { get; init; }
 
+    /// <summary>
+    /// Reconnecting after a lost connection (backoff, which endings qualify, the hook that resubscribes); null (the
+    /// default) ends the connection at the first failure, as without it. See <see cref="ReconnectPolicy"/>.
+    /// </summary>
+    public ReconnectPolicy? Reconnect { get; init; }
+
     internal void Validate()
     {
         RequirePositive(ConnectTimeout, nameof(ConnectTimeout));
@@ -148,6 +154,7 @@ public sealed class SidecarOptions
         RequirePositive(MaxFragmentedMessageDuration, nameof(MaxFragmentedMessageDuration));
         RequirePowerOfTwo(SendQueueCapacity, nameof(SendQueueCapacity));
         RequirePowerOfTwo(ReceiveQueueCapacity, nameof(ReceiveQueueCapacity));
+        Reconnect?.Validate();
         if (MaxMessageSize <= 0 || MaxMessageSize > Array.MaxLength)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxMessageSize), MaxMessageSize, $"MaxMessageSize must be between 1 and {Array.MaxLength} bytes.");

@@ -214,7 +214,7 @@ public sealed partial class SidecarWebSocket
                 nameof(destination));
         }
 
-        return new ReceiveResult(message.CopyToAndDispose(destination), message.Type);
+        return new ReceiveResult(message.CopyToAndDispose(destination), message.Type, message.Reconnect);
     }
 
     private void OnDequeued()

@@ -67,6 +67,7 @@ public sealed partial class SidecarWebSocket : IDisposable
     public SidecarWebSocketState State =>
         _exited ? SidecarWebSocketState.Exited
         : _connection.HasEnded ? SidecarWebSocketState.Closed
+        : _connection.IsReconnecting ? SidecarWebSocketState.Reconnecting
         : _connection.Opened ? SidecarWebSocketState.Open
         : SidecarWebSocketState.Connecting;
 

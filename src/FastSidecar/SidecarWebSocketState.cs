@@ -14,4 +14,10 @@ public enum SidecarWebSocketState
 
     /// <summary><see cref="SidecarWebSocket.Exit()"/> has started or finished; every call but Exit and Dispose throws.</summary>
     Exited,
+
+    /// <summary>
+    /// The connection was lost and a new one is being made (<see cref="SidecarOptions.Reconnect"/>): <c>Send</c> keeps
+    /// queueing (bounded by the queue and <see cref="SidecarOptions.SendTimeout"/>), and the queue goes out on the new connection.
+    /// </summary>
+    Reconnecting,
 }

@@ -19,10 +19,13 @@ public sealed class BlockingEchoServer : IDisposable
 {
     private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
     private readonly Thread _acceptThread;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Socket, byte> _connections = new();
 
-    public BlockingEchoServer()
+    /// <summary>Listens on <paramref name="port"/>; 0 for any free one (a restarted server passes its old port).</summary>
+    public BlockingEchoServer(int port = 0)
     {
-        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        _listener.Bind(new IPEndPoint(IPAddress.Loopback, port));
         _listener.Listen(128);
         Uri = new Uri($"ws://127.0.0.1:{((IPEndPoint)_listener.LocalEndPoint!).Port}/");
         _acceptThread = new Thread(Accept) { IsBackground = true, Name = "blocking echo accept" };
@@ -31,10 +34,15 @@ public sealed class BlockingEchoServer : IDisposable
 
     public Uri Uri { get; }
 
+    /// <summary>Stops listening and drops every connection, as a server process that dies would.</summary>
     public void Dispose()
     {
         _listener.Dispose();
         _acceptThread.Join(TimeSpan.FromSeconds(5));
+        foreach (Socket connection in _connections.Keys)
+        {
+            connection.Dispose(); // its serving thread's next receive fails and it ends
+        }
     }
 
     private void Accept()
@@ -56,7 +64,12 @@ public sealed class BlockingEchoServer : IDisposable
             }
 
             connection.NoDelay = true;
-            new Thread(() => Serve(connection)) { IsBackground = true, Name = "blocking echo" }.Start();
+            _connections[connection] = 0;
+            new Thread(() =>
+            {
+                Serve(connection);
+                _connections.TryRemove(connection, out _);
+            }) { IsBackground = true, Name = "blocking echo" }.Start();
         }
     }
 

@@ -21,7 +21,8 @@ public sealed class NodeEchoPeer : IDisposable
     public Uri Uri { get; }
 
     /// <summary>Starts the peer, looking for the script from the current directory upwards (run from the repository).</summary>
-    public static NodeEchoPeer Start()
+    /// <param name="port">The port to listen on; 0 for any free one (a restarted peer passes its old port).</param>
+    public static NodeEchoPeer Start(int port = 0)
     {
         string script = FindScript();
         var info = new ProcessStartInfo("node")
@@ -32,6 +33,11 @@ public sealed class NodeEchoPeer : IDisposable
             WorkingDirectory = Path.GetDirectoryName(script)!,
         };
         info.ArgumentList.Add(script);
+        if (port != 0)
+        {
+            info.Environment["ECHO_PORT"] = port.ToString(CultureInfo.InvariantCulture);
+        }
+
         Process process = Process.Start(info) ?? throw new InvalidOperationException("node did not start.");
         string? line = process.StandardOutput.ReadLine();
         if (line is null || !line.StartsWith("LISTENING ", StringComparison.Ordinal))
@@ -41,6 +47,14 @@ public sealed class NodeEchoPeer : IDisposable
         }
 
         return new NodeEchoPeer(process, int.Parse(line.AsSpan("LISTENING ".Length), CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Kills the process (SIGKILL): its connections die with it, as a crashed server's do.</summary>
+    public void Kill()
+    {
+        _process.Kill();
+        _process.WaitForExit();
+        _process.Dispose();
     }
 
     public void Dispose()

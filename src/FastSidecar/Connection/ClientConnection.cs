@@ -36,7 +36,7 @@ namespace FastSidecar.Connection;
 /// teardown. Either way on the loop thread, so <see cref="End"/> has a single writer.
 /// </para>
 /// </remarks>
-internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
+internal sealed partial class ClientConnection : ISessionOwner, IUnrunWorkState
 {
     private static readonly Action<object?> s_start = static state => ((ClientConnection)state!).StartOnLoop();
     private static readonly Action<object?> s_beginClose = static state => ((ClientConnection)state!).BeginCloseOnLoop();
@@ -44,7 +44,7 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
 
     private readonly string _host;
     private readonly int _port;
-    private readonly long _startedAt = Stopwatch.GetTimestamp(); // for the connect duration (log and histogram)
+    private long _startedAt = Stopwatch.GetTimestamp(); // for the connect duration (log and histogram); reset per reconnect attempt
     private ClientHandshake? _handshake;   // until the loop starts the session
     private EarlyConnect? _early;          // the connect this thread started, until the loop starts the session (or never runs it)
     private long _closeDeadline;           // Stopwatch timestamp: Exit's start + CloseTimeout (or long.MaxValue)
@@ -76,6 +76,7 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         _host = target.IdnHost;
         _port = target.Port > 0 ? target.Port : target.Scheme is "wss" or "https" ? 443 : 80;
         _handshake = handshake;
+        _proxy = proxy;
         Pool = options.BufferPool;
         OwnsLoop = options.Loop is null;
         // Before the loop thread starts (or is woken), so the server answers meanwhile; see EarlyConnect.
@@ -99,22 +100,7 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         // Pooled rings: Exit gives them back once it can prove nobody can reach them (see RecycleRings).
         SendQueue = new BoundedMpscQueue<OutboundMessage>(options.SendQueueCapacity, Loop.WaitPolicy, pooledRing: true);
         ReceiveQueue = new BoundedSpmcQueue<ReceivedMessage>(options.ReceiveQueueCapacity, Loop.WaitPolicy, pooledRing: true);
-        Session = new WebSocketSession(Loop, this, WebSocketRole.Client, Pool,
-            options.MaxMessageSize, options.CloseTimeout, options.MaxHandshakeHeaderBytes)
-        {
-            MinimumDeflateSize = options.MinimumDeflateSize,
-        };
-        Session.ConfigureKeepAlive(options.KeepAliveInterval, options.KeepAliveTimeout);
-        Session.ConfigureFragmentLimit(options.MaxFragmentedMessageDuration);
-        if (uri.Scheme == "wss")
-        {
-            Session.UseTls(options.Tls, uri.IdnHost);
-        }
-
-        if (proxy is not null)
-        {
-            Session.UseProxy(proxy);
-        }
+        _session = CreateSession();
 
         // Registered before the start is posted: the loop may end the session (a refused connect) before this thread
         // runs another line, and the end's removal must find the entry.
@@ -146,7 +132,8 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
 
     public SidecarBufferPool Pool { get; }
 
-    public WebSocketSession Session { get; }
+    /// <summary>The current session; a reconnect replaces it on the loop (see ClientConnection.Reconnect.cs).</summary>
+    public WebSocketSession Session => _session;
 
     public BoundedMpscQueue<OutboundMessage> SendQueue { get; }
 
@@ -298,10 +285,19 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         TimeSpan timeout = _closeDeadline == long.MaxValue
             ? Timeout.InfiniteTimeSpan
             : TimeSpan.FromSeconds(Math.Max(0, remaining) / (double)Stopwatch.Frequency);
-        Session.BeginClose(_closeCode, _closeReasonToSend, timeout);
+        if (!EndBackoff())
+        {
+            Session.BeginClose(_closeCode, _closeReasonToSend, timeout);
+        }
     }
 
-    private void AbortOnLoop() => Session.Abort("Exit stopped the connection");
+    private void AbortOnLoop()
+    {
+        if (!EndBackoff())
+        {
+            Session.Abort("Exit stopped the connection");
+        }
+    }
 
     void IUnrunWorkState.OnNotRun()
     {
@@ -330,6 +326,7 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         }
 
         SidecarLog.Connected(Logger, Uri, elapsed.TotalMilliseconds, subProtocol);
+        OnSessionOpened(session);
     }
 
     void ISessionOwner.OnKeepAliveTimedOut(WebSocketSession session, TimeSpan silence) =>
@@ -343,6 +340,11 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
             message.Release(Pool);
             MessagesDroppedAtExit++;
             return true;
+        }
+
+        if (!TryEnqueueNotices())
+        {
+            return false; // a lost connection's notice goes first; the session holds the message meanwhile
         }
 
         var received = new ReceivedMessage(message, Pool);
@@ -402,11 +404,17 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         return true;
     }
 
-    void ISessionOwner.OnClosed(WebSocketSession session, in SessionEnd end) => PublishEnd(end);
+    void ISessionOwner.OnClosed(WebSocketSession session, in SessionEnd end)
+    {
+        if (!TryReconnect(session, end))
+        {
+            PublishEnd(end);
+        }
+    }
 
     private void PublishEnd(in SessionEnd end)
     {
-        _end = end;
+        _end = WithEarlierConnections(end);
         _hasEnded = true;
         // The loop takes nothing from the send queue any more: release what is left now rather than holding it until
         // Exit (the queue completes below, so only a sender racing the completion can add more; Exit drains that).
@@ -417,6 +425,7 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
         Settled.Set();
         Ended.Set();
 
+        TryEnqueueNotices(); // a notice still waiting for room goes before the end, if it fits now
         // Completing wakes blocked senders (they throw) and receivers (they drain what arrived, then throw).
         SendQueue.Complete();
         ReceiveQueue.Complete();
@@ -434,7 +443,7 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
     private void ReportEnd(in SessionEnd end)
     {
         int? code = end.CloseCode is { } c ? (int)c : null;
-        if (_opened)
+        if (SessionOpened)
         {
             SidecarMetrics.ConnectionEnded();
         }
@@ -453,7 +462,7 @@ internal sealed class ClientConnection : ISessionOwner, IUnrunWorkState
                     new KeyValuePair<string, object?>("fastsidecar.close.code", SidecarMetrics.CloseCodeTag(end.CloseCode)));
             }
 
-            if (_opened)
+            if (SessionOpened)
             {
                 SidecarLog.Faulted(Logger, Uri, SidecarMetrics.FaultKind(fault), code, fault.Message, fault);
             }

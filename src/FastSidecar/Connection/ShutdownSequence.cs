@@ -111,7 +111,7 @@ internal readonly struct ShutdownSequence(ClientConnection connection, bool wasO
         return new ShutdownReport(steps, end.CloseCode, end.CloseReason, initiator,
             end.MessagesSent, end.MessagesNotSent + connection.MessagesNotSentFromQueue, connection.MessagesReceived,
             connection.MessagesNotConsumed + connection.MessagesDroppedAtExit, joined,
-            initiator == CloseInitiator.Application ? null : end.Fault);
+            initiator == CloseInitiator.Application ? null : end.Fault, connection.MessagesInDoubt);
     }
 
     /// <summary>Drains both queues once the loop let go of the session; false (nothing touched) if it has not.</summary>

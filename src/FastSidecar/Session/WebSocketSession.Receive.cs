@@ -70,6 +70,7 @@ internal sealed partial class WebSocketSession
             return;
         }
 
+        NoteSocketRead();
         TransportStatus status = _transport.ReceiveAvailable();
         ProcessInput();
         CheckFragmentedMessage();
@@ -173,6 +174,7 @@ internal sealed partial class WebSocketSession
 
     private void OnFrameEvent(FrameReadStatus status, in InboundMessage message)
     {
+        NoteFrameFromPeer();
         switch (status)
         {
             case FrameReadStatus.Message:

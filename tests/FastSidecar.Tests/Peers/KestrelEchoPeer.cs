@@ -67,6 +67,16 @@ public class KestrelEchoPeer : IEchoPeer, IAsyncLifetime
         return peer;
     }
 
+    /// <summary>Starts a private peer on <paramref name="port"/> (a restart where its clients reconnect); dispose it with <see cref="DisposeAsync"/>.</summary>
+    public static async Task<KestrelEchoPeer> StartAsync(int port)
+    {
+        var peer = new KestrelEchoPeer { _listenPort = port };
+        await peer.InitializeAsync();
+        return peer;
+    }
+
+    private int _listenPort; // 0: any free port
+
     /// <summary>Starts Kestrel on an ephemeral loopback port.</summary>
     public async Task InitializeAsync()
     {
@@ -80,7 +90,7 @@ public class KestrelEchoPeer : IEchoPeer, IAsyncLifetime
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.WebHost.UseKestrel(o =>
         {
-            o.Listen(IPAddress.Loopback, 0, listen =>
+            o.Listen(IPAddress.Loopback, _listenPort, listen =>
             {
                 if (_certificate is not null)
                 {
@@ -98,6 +108,17 @@ public class KestrelEchoPeer : IEchoPeer, IAsyncLifetime
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         Port = new Uri(address).Port;
         _app = app;
+    }
+
+    /// <summary>Stops Kestrel at once, as a process that is killed would: open connections are aborted, not drained.</summary>
+    public async Task StopAbruptlyAsync()
+    {
+        if (_app is { } app)
+        {
+            _app = null;
+            await app.StopAsync(new CancellationToken(canceled: true));
+            await app.DisposeAsync();
+        }
     }
 
     /// <summary>Stops Kestrel; open connections are aborted.</summary>

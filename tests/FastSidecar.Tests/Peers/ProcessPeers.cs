@@ -32,7 +32,8 @@ public sealed class NodeWsPeer : IEchoPeer, IDisposable
     /// <param name="startTimeout">How long to wait for the process to listen.</param>
     /// <param name="deflate">"1" turns on permessage-deflate for every message; "nocontext" also without context takeover.</param>
     /// <param name="extraArguments">More arguments for the script ("--tls CERT KEY" serves wss://).</param>
-    public static PeerProcess StartProcess(TimeSpan? startTimeout = null, string? deflate = null, IReadOnlyList<string>? extraArguments = null)
+    /// <param name="port">The port to listen on; 0 for any free one (a restarted peer passes its old port).</param>
+    public static PeerProcess StartProcess(TimeSpan? startTimeout = null, string? deflate = null, IReadOnlyList<string>? extraArguments = null, int port = 0)
     {
         var peers = Path.Combine(AppContext.BaseDirectory, "peers", "node");
         var script = Path.Combine(peers, "echo-server.js");
@@ -52,6 +53,11 @@ public sealed class NodeWsPeer : IEchoPeer, IDisposable
         if (deflate is not null)
         {
             environment["ECHO_DEFLATE"] = deflate;
+        }
+
+        if (port != 0)
+        {
+            environment["ECHO_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
         return PeerProcess.Start("node ws", "node", [script, .. extraArguments ?? []], startTimeout, environment);

@@ -45,7 +45,8 @@ if (tlsAt >= 0) {
   serverOptions.server = httpsServer;
 } else {
   serverOptions.host = '127.0.0.1';
-  serverOptions.port = 0;
+  // ECHO_PORT: listen on that port (a restarted peer comes back where its clients reconnect); default any free port.
+  serverOptions.port = Number(process.env.ECHO_PORT || 0);
 }
 const wss = new WebSocketServer(serverOptions);
 
