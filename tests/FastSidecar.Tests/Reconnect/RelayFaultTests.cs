@@ -92,7 +92,7 @@ public sealed class RelayFaultTests(EchoServerFixture fixture) : IClassFixture<E
     public void Exit_during_a_backoff_is_bounded_and_counts_the_messages_queued_meanwhile_as_not_sent()
     {
         using var relay = new TcpRelay(fixture.Server.Port);
-        var pool = new FastSidecar.Buffers.SidecarBufferPool();
+        var pool = new SidecarBufferPool();
         var options = new SidecarOptions
         {
             BufferPool = pool,
