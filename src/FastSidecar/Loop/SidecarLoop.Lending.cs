@@ -38,8 +38,9 @@ namespace FastSidecar;
 /// to the loop-local queue and loop-thread assertions hold) and the loop's synchronization context is installed, so
 /// an <c>await</c> inside it resumes on the loop thread. A shared loop serves its other connections unchanged: their
 /// readiness events wait in the kernel until the loop thread takes the word back, a few microseconds later.
-/// <see cref="Stop"/> cannot tear down under a borrower: the teardown runs on the loop thread after it has left the
-/// duty cycle, hence after it has taken the word back.
+/// Timers fire only on the loop thread, never on a borrower. <c>Exit</c>'s close handshake is posted work, so it never
+/// overlaps a borrower's drain; <see cref="Stop"/> cannot tear down under a borrower either: the teardown runs on the
+/// loop thread after it has left the duty cycle, hence after it has taken the word back.
 /// </para>
 /// </remarks>
 public sealed partial class SidecarLoop
