@@ -15,10 +15,11 @@ namespace FastSidecar;
 public readonly struct ReceivedMessage : IDisposable
 {
     // Null for an empty payload (nothing was rented) and for the violation marker.
-    private readonly BufferLease? _lease;
+    // The payload's lease, or on a reconnect's place in the stream its ReconnectNotice: one field for both, so the
+    // receive ring's slots stay as small as they were without reconnecting (a type test tells them apart).
+    private readonly object? _lease;
     private readonly int _generation;
     private readonly bool _isMarker;
-    private readonly ReconnectNotice? _reconnect; // set only on a reconnect's place in the stream (no payload)
 
     internal ReceivedMessage(byte[] buffer, int length, MessageType type, SidecarBufferPool pool)
     {
@@ -34,14 +35,14 @@ public readonly struct ReceivedMessage : IDisposable
     private ReceivedMessage(bool isMarker) => _isMarker = isMarker;
 
     /// <summary>The place of a lost connection in the receive stream (no payload).</summary>
-    internal ReceivedMessage(ReconnectNotice notice) => _reconnect = notice;
+    internal ReceivedMessage(ReconnectNotice notice) => _lease = notice;
 
     /// <summary>
     /// Non-null when this is not a message but the place where a connection was lost and a reconnect began
     /// (<see cref="SidecarOptions.Reconnect"/>): no payload, <see cref="Length"/> 0; messages before it came on the
     /// lost connection, messages after it on a later one.
     /// </summary>
-    public ReconnectNotice? Reconnect => _reconnect;
+    public ReconnectNotice? Reconnect => _lease as ReconnectNotice;
 
     /// <summary>The place of a protocol violation in the receive order (no payload); never handed to the application.</summary>
     internal static ReceivedMessage ViolationMarker => new(isMarker: true);
@@ -67,10 +68,10 @@ public readonly struct ReceivedMessage : IDisposable
     public string GetText() => Encoding.UTF8.GetString(Span);
 
     /// <summary>Returns the payload buffer to the pool. Any further call, on this value or a copy, does nothing.</summary>
-    public void Dispose() => _lease?.Release(_generation);
+    public void Dispose() => (_lease as BufferLease)?.Release(_generation);
 
     /// <summary>Ends the lease but keeps the buffer with its issuer (the receive queue had no room for the message).</summary>
-    internal void RevokeLease() => _lease?.Revoke(_generation);
+    internal void RevokeLease() => (_lease as BufferLease)?.Revoke(_generation);
 
     /// <summary>Copies the payload into <paramref name="destination"/> and disposes the message.</summary>
     internal int CopyToAndDispose(Span<byte> destination)
@@ -82,11 +83,11 @@ public readonly struct ReceivedMessage : IDisposable
 
     private byte[] Array()
     {
-        if (_lease is null)
+        if (_lease is not BufferLease lease)
         {
             return [];
         }
 
-        return _lease.ArrayFor(_generation) ?? throw new ObjectDisposedException(nameof(ReceivedMessage), "The message was disposed; its buffer went back to the pool.");
+        return lease.ArrayFor(_generation) ?? throw new ObjectDisposedException(nameof(ReceivedMessage), "The message was disposed; its buffer went back to the pool.");
     }
 }
