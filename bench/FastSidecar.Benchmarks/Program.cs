@@ -18,6 +18,11 @@ internal static class Program
             return Deflate.DeflateRates.Run(args.AsSpan(1));
         }
 
+        if (args.Length > 0 && args[0] == "scale")
+        {
+            return Scale.ScaleRunner.Run(args.AsSpan(1));
+        }
+
         if (args.Length > 0 && args[0] == "tls")
         {
             return Tls.TlsCostRunner.Run(args.AsSpan(1));
