@@ -198,7 +198,7 @@ public class GrowingQueueTests
 
     [Theory]
     [InlineData(3, 4096)]
-    [InlineData(2, 64)]
+    [InlineData(2, 256)]
     public void Many_consumers_racing_growth_and_shrinking_take_each_item_once_and_in_order(int consumers, int capacity)
     {
         const int Total = 300_000;
