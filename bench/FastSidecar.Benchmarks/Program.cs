@@ -8,34 +8,18 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
-        if (args.Length > 0 && args[0] == "stress")
+        // Runners that are not BenchmarkDotNet suites take the first argument as their name.
+        string runner = args.Length > 0 ? args[0] : "";
+        ReadOnlySpan<string> rest = args.Length > 0 ? args.AsSpan(1) : default;
+        switch (runner)
         {
-            return StressRunner.Run(args.AsSpan(1));
-        }
-
-        if (args.Length > 0 && args[0] == "deflate")
-        {
-            return Deflate.DeflateRates.Run(args.AsSpan(1));
-        }
-
-        if (args.Length > 0 && args[0] == "flood")
-        {
-            return Throughput.FloodRates.Run(args.AsSpan(1));
-        }
-
-        if (args.Length > 0 && args[0] == "lifecycle")
-        {
-            return Lifecycle.LifecycleRunner.Run(args.AsSpan(1));
-        }
-
-        if (args.Length > 0 && args[0] == "reconnect")
-        {
-            return Reconnect.ReconnectRecoveryRunner.Run(args.AsSpan(1));
-        }
-
-        if (args.Length > 0 && args[0] == "tls")
-        {
-            return Tls.TlsCostRunner.Run(args.AsSpan(1));
+            case "stress": return StressRunner.Run(rest);
+            case "deflate": return Deflate.DeflateRates.Run(rest);
+            case "flood": return Throughput.FloodRates.Run(rest);
+            case "lifecycle": return Lifecycle.LifecycleRunner.Run(rest);
+            case "reconnect": return Reconnect.ReconnectRecoveryRunner.Run(rest);
+            case "scale": return Scale.ScaleRunner.Run(rest);
+            case "tls": return Tls.TlsCostRunner.Run(rest);
         }
 
         // The machine is shared with other builds: the default two-minute build timeout is not always enough.
