@@ -69,7 +69,7 @@ internal sealed partial class BoundedSpmcQueue<T>
     /// </summary>
     public bool TryEnqueueUnannounced(in T item)
     {
-        if (_completed || !Ring.TryEnqueue(item))
+        if (_completed || !TryAdd(item))
         {
             return false;
         }
