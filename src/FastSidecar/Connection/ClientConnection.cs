@@ -81,21 +81,9 @@ internal sealed partial class ClientConnection : ISessionOwner, IUnrunWorkState
         OwnsLoop = options.Loop is null;
         // Before the loop thread starts (or is woken), so the server answers meanwhile; see EarlyConnect.
         _early = proxy is null && uri.Scheme == "ws" ? EarlyConnect.TryStart(_host, _port, handshake) : null;
-        try
-        {
-            Loop = options.Loop ?? new SidecarLoop(new SidecarLoopOptions
-            {
-                Name = "FastSidecar " + uri.Authority,
-                WaitStrategy = options.WaitStrategy,
-                // One connection's socket (and, while connecting, a raced attempt or two): a small event array will do.
-                MaxReadinessEvents = 8,
-            });
-        }
-        catch
-        {
-            _early?.Dispose();
-            throw;
-        }
+        // One connection's socket (and, while connecting, a raced attempt or two): a small event array will do.
+        Loop = options.Loop ?? EarlyConnect.ClosedIfThrows(_early, () => new SidecarLoop(new SidecarLoopOptions
+            { Name = "FastSidecar " + uri.Authority, WaitStrategy = options.WaitStrategy, MaxReadinessEvents = 8 }));
 
         // Pooled rings: Exit gives them back once it can prove nobody can reach them (see RecycleRings).
         SendQueue = new BoundedMpscQueue<OutboundMessage>(options.SendQueueCapacity, Loop.WaitPolicy, pooledRing: true);

@@ -89,6 +89,20 @@ internal sealed class EarlyConnect : IDisposable
         return attempt;
     }
 
+    /// <summary>Runs <paramref name="create"/>; if it throws, closes <paramref name="early"/> first (nobody else will).</summary>
+    public static T ClosedIfThrows<T>(EarlyConnect? early, Func<T> create)
+    {
+        try
+        {
+            return create();
+        }
+        catch
+        {
+            early?.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Closes the attempt if nobody took it.</summary>
     public void Dispose()
     {
