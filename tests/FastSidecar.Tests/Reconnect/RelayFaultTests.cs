@@ -17,7 +17,10 @@ public sealed class RelayFaultTests(EchoServerFixture fixture) : IClassFixture<E
         {
             InitialDelay = TimeSpan.FromMilliseconds(5),
             MaxDelay = TimeSpan.FromMilliseconds(20),
-        }, payloadSize: 4096, keepAlive: TimeSpan.FromMilliseconds(150));
+        }, payloadSize: 4096, keepAlive: TimeSpan.FromSeconds(1));
+        // The keep-alive must tell the 20 ms relay delay below (alive) from the blackhole (dead) on a machine busy
+        // with other tests: a second of ping interval and a second of timeout leave the delayed pongs a wide margin,
+        // and the blackhole is still found within two seconds.
         // Its replacement dies inside the server's 101 response: an attempt that fails, not a lost connection.
         relay.CutNextDownstreamAfter(40);
         ReconnectDriver.WaitFor(() => driver.Notices().Count == 1, TimeSpan.FromSeconds(10), "the cut mid-message");
