@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace FastSidecar.Testing;
+namespace FastSidecar.Tests.Reconnect;
 
 /// <summary>
 /// A TCP relay on loopback between a client and a server, for tests of connections that break in the middle: it cuts
