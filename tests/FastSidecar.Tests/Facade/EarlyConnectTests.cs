@@ -27,13 +27,7 @@ public sealed class EarlyConnectTests
         using var listener = Listen();
         using var loop = new SidecarLoop();
         using var gate = new ManualResetEventSlim(false);
-        using var loopHeld = new ManualResetEventSlim(false);
-        loop.Post(() =>
-        {
-            loopHeld.Set();
-            gate.Wait(Generous);
-        });
-        Assert.True(loopHeld.Wait(Generous));
+        HoldLoop(loop, gate);
         int baseline = SidecarDiagnostics.LiveConnections;
 
         SidecarWebSocket ws = SidecarWebSocket.Start(UriOf(listener), new SidecarOptions { Loop = loop });
@@ -69,13 +63,7 @@ public sealed class EarlyConnectTests
         using var listener = Listen();
         var loop = new SidecarLoop();
         using var gate = new ManualResetEventSlim(false);
-        using var loopHeld = new ManualResetEventSlim(false);
-        loop.Post(() =>
-        {
-            loopHeld.Set();
-            gate.Wait(Generous);
-        });
-        Assert.True(loopHeld.Wait(Generous));
+        HoldLoop(loop, gate);
         int baseline = SidecarDiagnostics.LiveConnections;
 
         SidecarWebSocket ws = SidecarWebSocket.Start(UriOf(listener), new SidecarOptions { Loop = loop });
@@ -158,5 +146,17 @@ public sealed class EarlyConnectTests
 
         socket.Send([0x88, 0x02, 0x03, 0xE8]);
         socket.Shutdown(SocketShutdown.Send);
+    }
+
+    /// <summary>Keeps the loop busy with one item until <paramref name="gate"/> is set (or a generous time passes).</summary>
+    private static void HoldLoop(SidecarLoop loop, ManualResetEventSlim gate)
+    {
+        using var loopHeld = new ManualResetEventSlim(false);
+        loop.Post(() =>
+        {
+            loopHeld.Set();
+            gate.Wait(Generous);
+        });
+        Assert.True(loopHeld.Wait(Generous));
     }
 }
