@@ -1,4 +1,5 @@
 using FastSidecar.Loop;
+using FastSidecar.Queues;
 
 namespace FastSidecar;
 
@@ -14,11 +15,12 @@ public sealed class SidecarLoopOptions
     /// <summary>
     /// The longest <see cref="WaitStrategy.SpinThenPark"/> spins (yielding the core, polling sockets between yields)
     /// after the last work before it parks; threads waiting in <c>Receive</c> on this loop's connections spin as long.
-    /// Default 50 µs: longer than a loopback round trip, so a reply is picked up at spinning speed, and short enough
-    /// that an idle loop hands its core back soon. The spin is adaptive: it stops on its own when waits last many
-    /// times longer than this, and resumes as soon as one is short again.
+    /// Default 200 µs: long enough for a loopback round trip through a thread-pool server or over TLS, so a reply is
+    /// picked up at spinning speed. The spin is adaptive: it lasts about twice the typical recent wait (at least a
+    /// quarter of this limit), stops on its own when waits outlast the limit, and resumes as soon as one is short again.
+    /// An idle loop hands its core back within the limit.
     /// </summary>
-    public TimeSpan SpinDuration { get; set; } = TimeSpan.FromMicroseconds(50);
+    public TimeSpan SpinDuration { get; set; } = WaitPolicy.DefaultSpinDuration;
 
     /// <summary>
     /// The processor (0-based) to pin the loop thread to, or null (the default) to let the scheduler place it. Pinning
