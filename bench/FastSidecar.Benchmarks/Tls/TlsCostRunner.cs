@@ -95,9 +95,12 @@ internal static class TlsCostRunner
                     SidecarFlood(warmUp, options, flood / 10);
                     BclFlood(warmUp, certificate, flood / 10, size);
                     Uri uri = new(baseUri, $"/flood?size={size}&count={flood}");
+                    RawTlsFloodReader.Read(warmUp, certificate, flood / 10);
                     double sidecarFlood = SidecarFlood(uri, options, flood);
                     double bclFlood = BclFlood(uri, certificate, flood, size);
+                    double floor = RawTlsFloodReader.Read(uri, certificate, flood);
                     Row(report, peer, $"receive flood {size} B (messages/s)", sidecarFlood, bclFlood, lowerIsBetter: false, target: 1.0, goal: 2.0);
+                    FloorRow(report, peer, $"receive flood {size} B: one-thread raw TLS reader (the floor; messages/s)", floor, bclFlood, sidecarFlood);
                 }
             }
 
@@ -130,6 +133,11 @@ internal static class TlsCostRunner
         report.AppendLine(CultureInfo.InvariantCulture,
             $"| {peer} | {what} | {sidecar:N1} | {bcl:N1} | {ratio:0.00} | {Bound(target)} | {Verdict(target)} | {Bound(goal)} | {Verdict(goal)} |");
     }
+
+    /// <summary>A contender that is no WebSocket client (a raw reader): its rate beside ClientWebSocket's, and ours as a share of it.</summary>
+    private static void FloorRow(StringBuilder report, string peer, string what, double floor, double bcl, double sidecar) =>
+        report.AppendLine(CultureInfo.InvariantCulture,
+            $"| {peer} | {what} | {floor:N1} | {bcl:N1} | {floor / bcl:0.00} (floor / ClientWebSocket) | FastSidecar reaches {sidecar / floor:0.00} of the floor | | | |");
 
     /// <summary>
     /// Both clients connected at once and measured in alternating blocks, so a burst of load from other builds lands on
