@@ -1,0 +1,233 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace FastSidecar.Queues;
+
+/// <summary>
+/// Storage that follows the traffic: the queue is a chain of rings, almost always exactly one.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <b>Shape.</b> Producers fill <see cref="_tail"/>; the consumer takes from <see cref="_head"/>. Both start as one
+/// small ring (<see cref="InitialSlots"/>). A producer that finds the tail ring full takes <see cref="_resizeLock"/>
+/// (the only lock, taken only on this rare path), freezes the full ring (<see cref="SequencedRing{T}.Freeze"/>: no
+/// claim on it succeeds from then on), links a ring twice its size behind it and publishes that ring as the tail. The
+/// consumer drains the frozen ring, then moves to the next and lets the old one go to the collector. Once traffic has
+/// grown the queue to the ring size it needs, the chain is one ring again and the hot paths are exactly the plain
+/// ring's: one compare-and-swap per enqueue, no atomic read-modify-write per dequeue, no allocation.
+/// </para>
+/// <para>
+/// <b>Nothing lost, duplicated or reordered; linearizable.</b> Every successful enqueue is one successful
+/// compare-and-swap on the tail index of the ring that was the tail at that moment: the freeze is an atomic add on
+/// the same index, so a claim and a freeze are totally ordered, a claim ordered after the freeze fails (and its
+/// producer retries on the new tail), and a claim ordered before it is taken from the frozen ring like any other.
+/// Order the items by (ring, position): rings are linked in the order they became the tail, and a ring becomes the
+/// tail only after its predecessor is frozen, so an enqueue that completes before another begins lands earlier in
+/// that order (same ring: lower position; otherwise an earlier ring). In particular the items of one producer keep
+/// their order. The consumer takes a ring's positions in order and leaves a ring only when it is frozen and every
+/// position claimed before the freeze has been taken (<see cref="SequencedRing{T}.IsDrainedAfterFreeze"/>): a
+/// producer that claimed before the freeze but is slow to write keeps the consumer on the old ring (it reports
+/// "empty" meanwhile, as a plain ring does for a claimed, unwritten slot), so no item is skipped. An item is taken
+/// once because each position is taken once (sequence numbers) and the consumer never returns to a ring it left.
+/// </para>
+/// <para>
+/// <b>The capacity stays a bound.</b> Every ring's usable slots are reserved from <see cref="_budget"/> (capacity minus
+/// the slots of live rings) before it exists, so the rings alive at once never hold more than the capacity. A ring
+/// grown while its predecessor still holds items may therefore get fewer usable slots than its size: the rest are
+/// blocked (they look full to producers) and the consumer opens them, budget permitting, when it moves onto that
+/// ring. With a stalled consumer the queue holds exactly its capacity before producers see "full", as before.
+/// </para>
+/// <para>
+/// <b>Shrinking.</b> The consumer notes how much it took between two drains. When the chain is one ring larger than
+/// the first size and <see cref="QuietDrainsBeforeShrink"/> drains in a row each took at most a quarter of it, the
+/// consumer takes the lock, freezes the ring and, if nothing was claimed meanwhile, replaces it with one half its size
+/// (if something was claimed, it unfreezes it, which is safe because no claim can succeed on a frozen ring and it is
+/// still the tail: a producer that read the tail before the freeze finds the very state it read). Halving against a
+/// quarter keeps a band between the sizes where steady traffic neither grows nor shrinks the queue, so a steady
+/// workload allocates nothing.
+/// </para>
+/// </remarks>
+internal sealed partial class BoundedMpscQueue<T>
+{
+    /// <summary>The first ring's size: 32 slots hold a burst of small sends and cost about a kibibyte.</summary>
+    internal const int InitialSlots = 32;
+
+    /// <summary>Consecutive light drains (each at most a quarter of the ring) before the ring is halved.</summary>
+    internal const int QuietDrainsBeforeShrink = 16;
+
+    private readonly int _initialSlots;
+    private readonly SlotBudget _budget;
+    private readonly Lock _resizeLock = new(); // growers (producers) and the shrinking consumer; never on the hot path
+
+    // Null once recycled (see RecycleRing): any later use fails loudly instead of touching another owner's ring.
+    private MpscRing<T>? _tail; // where producers claim; written under _resizeLock (release), read by producers (acquire)
+    private MpscRing<T>? _head; // where the consumer takes; written by the consumer (release), read by Count
+    private long _headAtLastEmpty; // consumer only: the head ring's position when the consumer last found it empty
+    private int _quietDrains;      // consumer only: light drains in a row on a ring larger than the first
+
+    /// <summary>Items queued right now (a snapshot).</summary>
+    public int Count
+    {
+        get
+        {
+            int count = 0;
+            for (MpscRing<T>? ring = Volatile.Read(ref _head); ring is not null; ring = Volatile.Read(ref ring.Next))
+            {
+                count += ring.Count;
+            }
+
+            return Math.Min(count, _capacity);
+        }
+    }
+
+    /// <summary>The size of the ring producers fill now (a snapshot, for diagnostics and tests).</summary>
+    internal int CurrentRingSize => Volatile.Read(ref _tail)?.Capacity ?? 0;
+
+    /// <summary>True when an enqueue could succeed without the consumer freeing anything (a snapshot).</summary>
+    private bool HasRoom
+    {
+        get
+        {
+            MpscRing<T> tail = Tail;
+            return _budget.Available > 0 || tail.Count < tail.UsableSlots;
+        }
+    }
+
+    private MpscRing<T> Tail => Volatile.Read(ref _tail) ?? ThrowRecycled();
+
+    private MpscRing<T> Head => _head ?? ThrowRecycled();
+
+    private bool TryAdd(in T item) => Tail.TryEnqueue(item) || TryAddSlow(item);
+
+    /// <summary>The tail ring was full or frozen: retry on the current tail, growing the queue if the budget allows.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryAddSlow(in T item)
+    {
+        if (_budget.Available <= 0)
+        {
+            return Tail.TryEnqueue(item); // at capacity: no growth possible, but the consumer may have freed a slot
+        }
+
+        lock (_resizeLock)
+        {
+            MpscRing<T> tail = Tail;
+            while (!tail.TryEnqueue(item))
+            {
+                MpscRing<T>? grown = Grow(tail);
+                if (grown is null)
+                {
+                    return false;
+                }
+
+                tail = grown;
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>Under <see cref="_resizeLock"/>: freezes the full tail and links a ring twice its size (budget permitting).</summary>
+    private MpscRing<T>? Grow(MpscRing<T> tail)
+    {
+        int granted = _budget.Reserve(Math.Min(tail.Capacity * 2, _capacity));
+        if (granted == 0)
+        {
+            return null;
+        }
+
+        var grown = new MpscRing<T>(Math.Max(2, (int)BitOperations.RoundUpToPowerOf2((uint)granted)), granted);
+        tail.Freeze();
+        Volatile.Write(ref tail.Next, grown);
+        Volatile.Write(ref _tail, grown);
+        return grown;
+    }
+
+    /// <summary>Consumer: the head ring looked empty. Moves past drained frozen rings; notes a drain otherwise.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryDequeueSlow(out T item)
+    {
+        MpscRing<T> head = Head;
+        while (head.IsFrozen)
+        {
+            MpscRing<T>? next = Volatile.Read(ref head.Next);
+            if (!head.IsDrainedAfterFreeze || next is null)
+            {
+                // A producer that claimed before the freeze is still writing, or the grower has not linked the next
+                // ring yet; each of them schedules a drain after its enqueue, so reporting "empty" loses nothing.
+                item = default!;
+                return false;
+            }
+
+            _budget.Release(head.TakeSlotsForAccounting());
+            int blocked = next.Capacity - next.UsableSlots;
+            if (blocked > 0)
+            {
+                next.ReleaseBlockedSlots(_budget.Reserve(blocked));
+            }
+
+            Volatile.Write(ref _head, next);
+            head = next;
+            _headAtLastEmpty = next.HeadPosition;
+            _quietDrains = 0;
+            _space.Notify(); // slots came free: a producer parked on a full queue may go on
+            if (head.TryDequeue(out item))
+            {
+                return true;
+            }
+        }
+
+        NoteDrained(head);
+        item = default!;
+        return false;
+    }
+
+    private void NoteDrained(MpscRing<T> head)
+    {
+        long position = head.HeadPosition;
+        long taken = position - _headAtLastEmpty;
+        _headAtLastEmpty = position;
+        if (head.Capacity <= _initialSlots)
+        {
+            return;
+        }
+
+        if (taken > head.Capacity / 4)
+        {
+            _quietDrains = 0;
+            return;
+        }
+
+        if (++_quietDrains >= QuietDrainsBeforeShrink)
+        {
+            _quietDrains = 0;
+            TryShrink(head);
+        }
+    }
+
+    /// <summary>Consumer: replaces the single, drained head ring with one half its size, unless a producer got in first.</summary>
+    private void TryShrink(MpscRing<T> head)
+    {
+        lock (_resizeLock)
+        {
+            if (!ReferenceEquals(Volatile.Read(ref _tail), head) || head.UsableSlots != head.Capacity)
+            {
+                return; // a grower is active, or the ring still has blocked slots: not a quiet queue
+            }
+
+            head.Freeze();
+            if (!head.IsDrainedAfterFreeze)
+            {
+                head.Unfreeze(); // a producer claimed a slot since the drain: keep the ring
+                return;
+            }
+
+            _budget.Release(head.TakeSlotsForAccounting());
+            int size = head.Capacity / 2;
+            var smaller = new MpscRing<T>(size, _budget.Reserve(size));
+            Volatile.Write(ref head.Next, smaller);
+            Volatile.Write(ref _tail, smaller);
+            Volatile.Write(ref _head, smaller);
+            _headAtLastEmpty = smaller.HeadPosition;
+        }
+    }
+}
