@@ -38,22 +38,22 @@ namespace FastSidecar.Queues;
 /// ring. With a stalled consumer the queue holds exactly its capacity before producers see "full", as before.
 /// </para>
 /// <para>
-/// <b>Shrinking.</b> The consumer notes how much it took between two drains. When the chain is one ring larger than
-/// the first size and <see cref="QuietDrainsBeforeShrink"/> drains in a row each took at most a quarter of it, the
-/// consumer takes the lock, freezes the ring and, if nothing was claimed meanwhile, replaces it with one half its size
-/// (if something was claimed, it unfreezes it, which is safe because no claim can succeed on a frozen ring and it is
-/// still the tail: a producer that read the tail before the freeze finds the very state it read). Halving against a
-/// quarter keeps a band between the sizes where steady traffic neither grows nor shrinks the queue, so a steady
-/// workload allocates nothing.
+/// <b>Shrinking, on the owner's clock.</b> The consumer notes the most it took between two drains (the deepest the
+/// queue got). Only <see cref="TrimIfQuiet"/>, which the owner calls once per trim period (the loop's timer), ever
+/// shrinks: when the whole period since the last call stayed at or below a quarter of the ring and the ring is empty
+/// now, the consumer takes the lock, freezes the ring and, if nothing was claimed meanwhile, replaces it with the
+/// smallest ring that holds twice that depth (if something was claimed, it unfreezes it, which is safe because no
+/// claim can succeed on a frozen ring and it is still the tail: a producer that read the tail before the freeze finds
+/// the very state it read). Bursts that come back within a period therefore find the ring they grew last time, and a
+/// flood never grows and shrinks per burst; at most one shrink per period, and every ring's slot array comes from and
+/// goes back to the shared pool (<see cref="SequencedRing{T}.TryRetireSlots"/>), so growing again after warm-up
+/// allocates only the small ring objects.
 /// </para>
 /// </remarks>
 internal sealed partial class BoundedMpscQueue<T>
 {
     /// <summary>The first ring's size: 32 slots hold a burst of small sends and cost about a kibibyte.</summary>
     internal const int InitialSlots = 32;
-
-    /// <summary>Consecutive light drains (each at most a quarter of the ring) before the ring is halved.</summary>
-    internal const int QuietDrainsBeforeShrink = 16;
 
     private readonly int _initialSlots;
     private readonly SlotBudget _budget;
@@ -63,7 +63,7 @@ internal sealed partial class BoundedMpscQueue<T>
     private MpscRing<T>? _tail; // where producers claim; written under _resizeLock (release), read by producers (acquire)
     private MpscRing<T>? _head; // where the consumer takes; written by the consumer (release), read by Count
     private long _headAtLastEmpty; // consumer only: the head ring's position when the consumer last found it empty
-    private int _quietDrains;      // consumer only: light drains in a row on a ring larger than the first
+    private long _peakSinceTrim;   // consumer only: the most taken between two drains since the last TrimIfQuiet
 
     /// <summary>Items queued right now (a snapshot).</summary>
     public int Count
@@ -135,7 +135,7 @@ internal sealed partial class BoundedMpscQueue<T>
             return null;
         }
 
-        var grown = new MpscRing<T>(Math.Max(2, (int)BitOperations.RoundUpToPowerOf2((uint)granted)), granted);
+        var grown = new MpscRing<T>(Math.Max(2, (int)BitOperations.RoundUpToPowerOf2((uint)granted)), granted, rentSlots: true);
         tail.Freeze();
         Volatile.Write(ref tail.Next, grown);
         Volatile.Write(ref _tail, grown);
@@ -166,9 +166,10 @@ internal sealed partial class BoundedMpscQueue<T>
             }
 
             Volatile.Write(ref _head, next);
+            head.TryRetireSlots();
             head = next;
             _headAtLastEmpty = next.HeadPosition;
-            _quietDrains = 0;
+            _peakSinceTrim = long.MaxValue; // the queue just grew: this period was not a quiet one
             _space.Notify(); // slots came free: a producer parked on a full queue may go on
             if (head.TryDequeue(out item))
             {
@@ -184,28 +185,41 @@ internal sealed partial class BoundedMpscQueue<T>
     private void NoteDrained(MpscRing<T> head)
     {
         long position = head.HeadPosition;
-        long taken = position - _headAtLastEmpty;
+        _peakSinceTrim = Math.Max(_peakSinceTrim, position - _headAtLastEmpty);
         _headAtLastEmpty = position;
-        if (head.Capacity <= _initialSlots)
+    }
+
+    /// <summary>
+    /// Consumer, once per trim period: shrinks a grown queue that stayed at or below a quarter of its ring for the
+    /// whole period since the last call and is empty now. True while the queue is still larger than its first size
+    /// (the owner keeps calling); false once it is back to it.
+    /// </summary>
+    public bool TrimIfQuiet()
+    {
+        MpscRing<T> head = Head;
+        long peak = Math.Max(_peakSinceTrim, head.HeadPosition - _headAtLastEmpty);
+        _peakSinceTrim = 0;
+        if (head.Capacity > _initialSlots && peak <= head.Capacity / 4 && !head.IsFrozen)
         {
-            return;
+            int size = Math.Max(_initialSlots, (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, peak * 2)));
+            TryShrink(head, size);
         }
 
-        if (taken > head.Capacity / 4)
-        {
-            _quietDrains = 0;
-            return;
-        }
+        return IsGrown;
+    }
 
-        if (++_quietDrains >= QuietDrainsBeforeShrink)
+    /// <summary>True while the queue holds more than its first ring (a snapshot).</summary>
+    internal bool IsGrown
+    {
+        get
         {
-            _quietDrains = 0;
-            TryShrink(head);
+            MpscRing<T>? tail = Volatile.Read(ref _tail);
+            return tail is not null && (tail.Capacity > _initialSlots || !ReferenceEquals(Volatile.Read(ref _head), tail));
         }
     }
 
-    /// <summary>Consumer: replaces the single, drained head ring with one half its size, unless a producer got in first.</summary>
-    private void TryShrink(MpscRing<T> head)
+    /// <summary>Consumer: replaces the single, drained head ring with one of <paramref name="size"/> slots, unless a producer got in first.</summary>
+    private void TryShrink(MpscRing<T> head, int size)
     {
         lock (_resizeLock)
         {
@@ -222,12 +236,12 @@ internal sealed partial class BoundedMpscQueue<T>
             }
 
             _budget.Release(head.TakeSlotsForAccounting());
-            int size = head.Capacity / 2;
-            var smaller = new MpscRing<T>(size, _budget.Reserve(size));
+            var smaller = new MpscRing<T>(size, _budget.Reserve(size), rentSlots: true);
             Volatile.Write(ref head.Next, smaller);
             Volatile.Write(ref _tail, smaller);
             Volatile.Write(ref _head, smaller);
             _headAtLastEmpty = smaller.HeadPosition;
+            head.TryRetireSlots();
         }
     }
 }

@@ -157,7 +157,7 @@ internal sealed partial class BoundedMpscQueue<T>
 
     /// <summary>
     /// Gives a drained queue's ring back to <see cref="RingPool{TRing}"/> for the next queue (when it is still the small
-    /// first-size ring; a grown one is left to the collector); false (and the ring stays) when the queue is not empty or
+    /// first-size ring; a grown one gives its slot array to the pool of ring arrays); false (and the ring stays) when the queue is not empty or
     /// not completed.
     /// </summary>
     /// <remarks>
@@ -179,6 +179,11 @@ internal sealed partial class BoundedMpscQueue<T>
         if (ReferenceEquals(head, tail) && !tail.IsFrozen && tail.Capacity == _initialSlots && tail.UsableSlots == tail.Capacity)
         {
             RingPool<MpscRing<T>>.Return(tail);
+        }
+        else if (ReferenceEquals(head, tail) && !tail.IsFrozen)
+        {
+            tail.Freeze(); // a grown ring: its slot array goes to the shared pool of ring arrays instead
+            tail.TryRetireSlots();
         }
 
         return true;

@@ -17,16 +17,16 @@ namespace FastSidecar.Queues;
 /// re-reads the head; old rings are never reused, so a late consumer cannot take from a ring that came back.
 /// </para>
 /// <para>
-/// Shrinking: while the tail ring is larger than the first size, the producer samples the depth at each enqueue (one
-/// read of the head index, only in that state). After two windows of a ring's size in enqueues whose deepest sample
-/// was at most a quarter of the ring, the next enqueue that finds the ring empty (every position taken: with one
-/// producer it stays empty) freezes it and continues in a ring half its size.
+/// Shrinking, on the owner's clock, as for the send queue: the producer samples the depth once per burst while the ring
+/// is larger than the first size (<see cref="Announce"/>), and only <see cref="TrimIfQuiet"/>, called once per trim
+/// period, shrinks: after a whole period at or below a quarter of the ring, when the ring is empty (every position
+/// taken: with one producer it stays empty), it freezes the ring, continues in the smallest ring that holds twice the
+/// period's depth and moves the consumers' head on itself, so a large ring's slot array goes back to the shared pool
+/// at once even when no application thread takes again for a long time.
 /// </para>
 /// </remarks>
 internal sealed partial class BoundedSpmcQueue<T>
 {
-    private const int QuietWindowsBeforeShrink = 2;
-
     private readonly int _initialSlots;
     private readonly SlotBudget _budget;
 
@@ -34,9 +34,7 @@ internal sealed partial class BoundedSpmcQueue<T>
     private SpmcRing<T>? _tail; // producer only writes (release); consumers do not read it
     private SpmcRing<T>? _head; // consumers move it forward by compare-and-swap
     private bool _watchDepth;   // producer only: the tail ring is larger than the first size
-    private int _windowEnqueues; // producer only, while _watchDepth
-    private int _windowPeak;
-    private int _quietWindows;
+    private int _peakSinceTrim; // producer only: the deepest sample since the last TrimIfQuiet
 
     /// <summary>Items queued right now (a snapshot).</summary>
     public int Count
@@ -61,11 +59,6 @@ internal sealed partial class BoundedSpmcQueue<T>
     private bool TryAdd(in T item)
     {
         SpmcRing<T> tail = _tail ?? ThrowRecycled();
-        if (_watchDepth)
-        {
-            tail = WatchDepth(tail);
-        }
-
         return tail.TryEnqueue(item) || TryAddSlow(tail, item);
     }
 
@@ -79,12 +72,10 @@ internal sealed partial class BoundedSpmcQueue<T>
             return false;
         }
 
-        var grown = new SpmcRing<T>(Math.Max(2, (int)BitOperations.RoundUpToPowerOf2((uint)granted)), granted);
+        var grown = new SpmcRing<T>(Math.Max(2, (int)BitOperations.RoundUpToPowerOf2((uint)granted)), granted, rentSlots: true);
         Replace(tail, grown);
         _watchDepth = true;
-        _windowEnqueues = 0;
-        _windowPeak = 0;
-        _quietWindows = 0;
+        _peakSinceTrim = int.MaxValue; // the queue just grew: this period was not a quiet one
         return grown.TryEnqueue(item);
     }
 
@@ -95,37 +86,55 @@ internal sealed partial class BoundedSpmcQueue<T>
         Volatile.Write(ref _tail, next);
     }
 
-    /// <summary>Producer, while the tail ring is larger than the first size: samples the depth and halves the ring
-    /// once the queue has been light for long enough and is empty now. Returns the ring to fill.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private SpmcRing<T> WatchDepth(SpmcRing<T> tail)
+    /// <summary>Producer, while the ring is larger than the first size: notes how deep the queue is now.</summary>
+    private void SampleDepth()
     {
+        if (_watchDepth)
+        {
+            _peakSinceTrim = Math.Max(_peakSinceTrim, _tail?.Count ?? 0);
+        }
+    }
+
+    /// <summary>
+    /// Producer, once per trim period: shrinks a grown queue that stayed at or below a quarter of its ring for the
+    /// whole period since the last call and is empty now. True while the queue is still larger than its first size
+    /// (the owner keeps calling); false once it is back to it.
+    /// </summary>
+    public bool TrimIfQuiet()
+    {
+        SpmcRing<T> tail = _tail ?? ThrowRecycled();
         int depth = tail.Count;
-        if (_quietWindows >= QuietWindowsBeforeShrink && depth == 0 && tail.UsableSlots == tail.Capacity
+        int peak = Math.Max(_peakSinceTrim, depth);
+        _peakSinceTrim = 0;
+        if (tail.Capacity > _initialSlots && peak <= tail.Capacity / 4 && depth == 0 && tail.UsableSlots == tail.Capacity
             && ReferenceEquals(Volatile.Read(ref _head), tail))
         {
+            int size = Math.Max(_initialSlots, (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, peak * 2)));
             // Empty, the only ring, no blocked slots (so no consumer is opening any): its slots are settled here,
             // once, and consumers that move past it find nothing left to settle.
             _budget.Release(tail.TakeSlotsForAccounting());
-            int size = tail.Capacity / 2;
-            var smaller = new SpmcRing<T>(size, _budget.Reserve(size));
+            var smaller = new SpmcRing<T>(size, _budget.Reserve(size), rentSlots: true);
             Replace(tail, smaller);
             _watchDepth = size > _initialSlots;
-            _windowEnqueues = 0;
-            _windowPeak = 0;
-            _quietWindows = 0;
-            return smaller;
+            if (ReferenceEquals(Interlocked.CompareExchange(ref _head, smaller, tail), tail))
+            {
+                // Nothing was left in the old ring and every slot was settled above, so the new one has no blocked
+                // slots to open: the consumers' step past the ring is only the head's move.
+                tail.TryRetireSlots();
+            }
         }
 
-        _windowPeak = Math.Max(_windowPeak, depth);
-        if (++_windowEnqueues >= tail.Capacity)
+        return IsGrown;
+    }
+
+    /// <summary>True while the queue holds more than its first ring (a snapshot).</summary>
+    internal bool IsGrown
+    {
+        get
         {
-            _quietWindows = _windowPeak <= tail.Capacity / 4 ? _quietWindows + 1 : 0;
-            _windowEnqueues = 0;
-            _windowPeak = 0;
+            SpmcRing<T>? tail = Volatile.Read(ref _tail);
+            return tail is not null && (tail.Capacity > _initialSlots || !ReferenceEquals(Volatile.Read(ref _head), tail));
         }
-
-        return tail;
     }
 
     /// <summary>Consumers: the head ring looked empty. Moves past drained frozen rings.</summary>
@@ -150,6 +159,8 @@ internal sealed partial class BoundedSpmcQueue<T>
                 {
                     next.ReleaseBlockedSlots(_budget.Reserve(blocked));
                 }
+
+                head.TryRetireSlots();
             }
 
             head = Head;

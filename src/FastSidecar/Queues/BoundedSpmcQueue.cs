@@ -58,6 +58,7 @@ internal sealed partial class BoundedSpmcQueue<T>
 
         // The ring published the item with a release store; Notify fences before reading the parked count.
         _items.Notify();
+        SampleDepth();
         return true;
     }
 
@@ -85,7 +86,11 @@ internal sealed partial class BoundedSpmcQueue<T>
     /// <summary>Wakes one parked consumer, if any, for items added by <see cref="TryEnqueueUnannounced"/>.</summary>
     /// <remarks>Notify fences before it reads the parked count, so a consumer that announced itself before our last
     /// publication is seen here, and one that announces itself later sees the items in its re-check.</remarks>
-    public void Announce() => _items.Notify();
+    public void Announce()
+    {
+        _items.Notify();
+        SampleDepth(); // once per burst: the queue's depth when the producer stops for now
+    }
 
     /// <summary>Takes the oldest item, if any. Never blocks.</summary>
     public bool TryDequeue(out T item) => Head.TryDequeue(out item) || TryDequeueSlow(out item);
@@ -176,7 +181,7 @@ internal sealed partial class BoundedSpmcQueue<T>
 
     /// <summary>
     /// Gives a drained queue's ring back to <see cref="RingPool{TRing}"/> for the next queue (when it is still the small
-    /// first-size ring; a grown one is left to the collector); false (and the ring stays) when the queue is not empty or
+    /// first-size ring; a grown one gives its slot array to the pool of ring arrays); false (and the ring stays) when the queue is not empty or
     /// not completed.
     /// </summary>
     /// <remarks>
@@ -198,6 +203,11 @@ internal sealed partial class BoundedSpmcQueue<T>
         if (ReferenceEquals(head, tail) && !tail.IsFrozen && tail.Capacity == _initialSlots && tail.UsableSlots == tail.Capacity)
         {
             RingPool<SpmcRing<T>>.Return(tail);
+        }
+        else if (ReferenceEquals(head, tail) && !tail.IsFrozen)
+        {
+            tail.Freeze(); // a grown ring: its slot array goes to the shared pool of ring arrays instead
+            tail.TryRetireSlots();
         }
 
         return true;

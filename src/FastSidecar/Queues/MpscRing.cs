@@ -10,11 +10,11 @@ namespace FastSidecar.Queues;
 /// Thread-safety: any number of threads may call <see cref="TryEnqueue"/>; only one thread at a time may call
 /// <see cref="TryDequeue"/>.
 /// </remarks>
-internal sealed class MpscRing<T>(int capacity, int usableSlots) : SequencedRing<T>(capacity, usableSlots), IPoolableRing<MpscRing<T>>
+internal sealed class MpscRing<T>(int capacity, int usableSlots, bool rentSlots) : SequencedRing<T>(capacity, usableSlots, rentSlots), IPoolableRing<MpscRing<T>>
 {
     /// <summary>Creates a ring whose every slot takes items.</summary>
     public MpscRing(int capacity)
-        : this(capacity, capacity)
+        : this(capacity, capacity, rentSlots: false)
     {
     }
 

@@ -24,7 +24,7 @@ namespace FastSidecar.Queues;
 /// sees "full" or "empty" rather than blocking.
 /// </para>
 /// </remarks>
-internal abstract class SequencedRing<T>
+internal abstract partial class SequencedRing<T>
 {
     private struct Slot
     {
@@ -54,6 +54,16 @@ internal abstract class SequencedRing<T>
     /// while an older ring still holds items, and the blocked slots keep the two together within the queue's bound.
     /// </summary>
     protected SequencedRing(int capacity, int usableSlots)
+        : this(capacity, usableSlots, rentSlots: false)
+    {
+    }
+
+    /// <summary>
+    /// As <see cref="SequencedRing{T}(int, int)"/>; with <paramref name="rentSlots"/> the slot array comes from the
+    /// shared pool of retired rings' arrays (see <see cref="TryRetireSlots"/>), so a queue that grows again after
+    /// warm-up allocates only this small ring object.
+    /// </summary>
+    protected SequencedRing(int capacity, int usableSlots, bool rentSlots)
     {
         if (capacity < 2 || !BitOperations.IsPow2(capacity))
         {
@@ -62,7 +72,7 @@ internal abstract class SequencedRing<T>
 
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(usableSlots);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(usableSlots, capacity);
-        _slots = new Slot[capacity];
+        _slots = rentSlots ? SlotArrays.Rent(capacity) : new Slot[capacity];
         _mask = capacity - 1;
         _usableSlots = usableSlots;
         for (int i = 0; i < capacity; i++)

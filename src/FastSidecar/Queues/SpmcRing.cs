@@ -9,11 +9,11 @@ namespace FastSidecar.Queues;
 /// <see cref="SequencedRing{T}"/>). Thread-safety: only one thread at a time may call <see cref="TryEnqueue"/>; any
 /// number may call <see cref="TryDequeue"/>.
 /// </remarks>
-internal sealed class SpmcRing<T>(int capacity, int usableSlots) : SequencedRing<T>(capacity, usableSlots), IPoolableRing<SpmcRing<T>>
+internal sealed class SpmcRing<T>(int capacity, int usableSlots, bool rentSlots) : SequencedRing<T>(capacity, usableSlots, rentSlots), IPoolableRing<SpmcRing<T>>
 {
     /// <summary>Creates a ring whose every slot takes items.</summary>
     public SpmcRing(int capacity)
-        : this(capacity, capacity)
+        : this(capacity, capacity, rentSlots: false)
     {
     }
 

@@ -3,9 +3,10 @@ using FastSidecar.Queues;
 namespace FastSidecar.Tests.Queues;
 
 /// <summary>
-/// The queues start with a small ring, grow while producers outrun the consumer and shrink back once traffic is
-/// light: the capacity stays an exact bound, and under many threads racing growth and shrinking every item arrives
-/// exactly once, in per-producer order.
+/// The queues start with a small ring, grow while producers outrun the consumer and shrink back only when a trim tick
+/// finds that traffic stayed light for a whole period: the capacity stays an exact bound, a bursty flood allocates
+/// nothing once grown, regrowth reuses pooled slot arrays, and under many threads racing growth and shrinking every
+/// item arrives exactly once, in per-producer order.
 /// </summary>
 [Collection(QueueStressGroup.Name)]
 public class GrowingQueueTests
@@ -73,7 +74,7 @@ public class GrowingQueueTests
     }
 
     [Fact]
-    public void A_send_queue_grows_for_a_burst_and_shrinks_back_to_its_first_size_once_traffic_is_light()
+    public void A_send_queue_grows_for_a_burst_keeps_its_ring_through_light_drains_and_shrinks_only_after_a_quiet_trim_period()
     {
         var queue = new BoundedMpscQueue<int>(4096);
         for (int i = 0; i < 1000; i++)
@@ -89,8 +90,8 @@ public class GrowingQueueTests
         }
 
         Assert.Equal(1000, next);
-        // Light traffic: one item per drain. Each halving needs a run of quiet drains.
-        for (int drain = 0; drain < 16 * 10; drain++)
+        // Light traffic, one item per drain: drains alone never shrink the ring.
+        for (int drain = 0; drain < 10_000; drain++)
         {
             Assert.True(queue.TryEnqueue(next));
             Assert.True(queue.TryDequeue(out int item));
@@ -98,11 +99,27 @@ public class GrowingQueueTests
             Assert.False(queue.TryDequeue(out _));
         }
 
+        Assert.Equal(1024, queue.CurrentRingSize);
+        // The period since the queue was created held the burst: not a quiet one.
+        Assert.True(queue.TrimIfQuiet());
+        Assert.Equal(1024, queue.CurrentRingSize);
+        for (int drain = 0; drain < 100; drain++)
+        {
+            Assert.True(queue.TryEnqueue(next));
+            Assert.True(queue.TryDequeue(out int item));
+            Assert.Equal(next++, item);
+            Assert.False(queue.TryDequeue(out _));
+        }
+
+        Assert.False(queue.TrimIfQuiet());
         Assert.Equal(BoundedMpscQueue<int>.InitialSlots, queue.CurrentRingSize);
+        Assert.True(queue.TryEnqueue(next));
+        Assert.True(queue.TryDequeue(out int last));
+        Assert.Equal(next, last);
     }
 
     [Fact]
-    public void A_receive_queue_grows_for_a_burst_and_shrinks_back_to_its_first_size_once_traffic_is_light()
+    public void A_receive_queue_grows_for_a_burst_keeps_its_ring_through_light_traffic_and_shrinks_only_after_a_quiet_trim_period()
     {
         var queue = new BoundedSpmcQueue<int>(4096);
         for (int i = 0; i < 1000; i++)
@@ -124,7 +141,180 @@ public class GrowingQueueTests
             Assert.Equal(next++, item);
         }
 
+        Assert.Equal(1024, queue.CurrentRingSize);
+        Assert.True(queue.TrimIfQuiet()); // the period held the burst
+        Assert.Equal(1024, queue.CurrentRingSize);
+        Assert.True(queue.TryEnqueue(next));
+        Assert.True(queue.TryDequeue(out int light));
+        Assert.Equal(next++, light);
+        Assert.False(queue.TrimIfQuiet());
         Assert.Equal(BoundedMpscQueue<int>.InitialSlots, queue.CurrentRingSize);
+        Assert.True(queue.TryEnqueue(next));
+        Assert.True(queue.TryDequeue(out int last));
+        Assert.Equal(next, last);
+    }
+
+    [Fact]
+    public void A_trim_leaves_a_queue_that_is_not_empty_or_was_busy_in_the_period_as_it_is()
+    {
+        var send = new BoundedMpscQueue<int>(4096);
+        var receive = new BoundedSpmcQueue<int>(4096);
+        for (int i = 0; i < 600; i++)
+        {
+            Assert.True(send.TryEnqueue(i));
+            Assert.True(receive.TryEnqueue(i));
+        }
+
+        int sendRing = send.CurrentRingSize;
+        int receiveRing = receive.CurrentRingSize;
+        Assert.True(sendRing > BoundedMpscQueue<int>.InitialSlots);
+        Assert.True(receiveRing > BoundedMpscQueue<int>.InitialSlots);
+        Assert.True(send.TrimIfQuiet());
+        Assert.True(receive.TrimIfQuiet());
+        Assert.True(send.TrimIfQuiet()); // quiet since, but 600 items still queued
+        Assert.True(receive.TrimIfQuiet());
+        Assert.Equal(sendRing, send.CurrentRingSize);
+        Assert.Equal(receiveRing, receive.CurrentRingSize);
+        for (int i = 0; i < 600; i++)
+        {
+            Assert.True(send.TryDequeue(out int s));
+            Assert.True(receive.TryDequeue(out int r));
+            Assert.Equal(i, s);
+            Assert.Equal(i, r);
+        }
+    }
+
+    // Bursts larger than the first ring, each drained, with a light trickle between them: a flood's shape. Without a
+    // trim period in between the rings must stay as grown, so after the first cycle nothing at all is allocated.
+    [Fact]
+    public void A_bursty_flood_through_a_send_queue_allocates_nothing_after_warm_up()
+    {
+        var queue = new BoundedMpscQueue<Burst>(4096);
+        for (int cycle = 0; cycle < 3; cycle++)
+        {
+            BurstCycle(queue); // grows to the ring the bursts need (two steps: the second burst starts in a grown ring)
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long messages = 0;
+        for (int cycle = 0; cycle < 20; cycle++)
+        {
+            messages += BurstCycle(queue);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated == 0, $"{allocated} B over {messages} messages ({(double)allocated / messages:F2} B per message)");
+    }
+
+    [Fact]
+    public void A_bursty_flood_through_a_receive_queue_allocates_nothing_after_warm_up()
+    {
+        var queue = new BoundedSpmcQueue<Burst>(4096);
+        for (int cycle = 0; cycle < 3; cycle++)
+        {
+            BurstCycle(queue);
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long messages = 0;
+        for (int cycle = 0; cycle < 20; cycle++)
+        {
+            messages += BurstCycle(queue);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated == 0, $"{allocated} B over {messages} messages ({(double)allocated / messages:F2} B per message)");
+    }
+
+    [Fact]
+    public void Growing_again_after_a_trim_takes_the_slot_arrays_from_the_pool()
+    {
+        var first = new BoundedMpscQueue<Pooled>(4096);
+        var second = new BoundedSpmcQueue<Pooled>(4096);
+        Fill(first, second);
+        Assert.True(first.TrimIfQuiet());
+        Assert.True(second.TrimIfQuiet());
+        Assert.False(first.TrimIfQuiet());
+        Assert.False(second.TrimIfQuiet());
+        Assert.True(SequencedRing<Pooled>.RetainedSlotArrays(1024) >= 1);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Fill(first, second);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // The slot arrays from 64 to 1,024 slots are over 60 KB for both queues; the ring objects are a few KB.
+        Assert.InRange(allocated, 0, 8 * 1024);
+
+        static void Fill(BoundedMpscQueue<Pooled> send, BoundedSpmcQueue<Pooled> receive)
+        {
+            for (int i = 0; i < 1000; i++)
+            {
+                Assert.True(send.TryEnqueue(new Pooled(i)));
+                Assert.True(receive.TryEnqueue(new Pooled(i)));
+            }
+
+            Assert.True(send.CurrentRingSize == 1024 && receive.CurrentRingSize == 1024, "both queues grew to 1,024 slots");
+            for (int i = 0; i < 1000; i++)
+            {
+                // Assert.True only: Assert.Equal allocates a comparer per call, which this test would count.
+                Assert.True(send.TryDequeue(out Pooled s) && s.Value == i, "send queue out of order");
+                Assert.True(receive.TryDequeue(out Pooled r) && r.Value == i, "receive queue out of order");
+            }
+        }
+    }
+
+    // Long enough that the drain-counting shrink this replaced would have halved a 2,048-slot ring down to the first
+    // size within one cycle, so each burst had to grow (and allocate) it again.
+    private const int LightMessagesPerCycle = 10_000;
+
+    private readonly record struct Burst(long Value);
+
+    private readonly record struct Pooled(long Value);
+
+    private static int BurstCycle(BoundedMpscQueue<Burst> queue)
+    {
+        int messages = 0;
+        for (int i = 0; i < 1500; i++)
+        {
+            Assert.True(queue.TryEnqueue(new Burst(i)));
+        }
+
+        while (queue.TryDequeue(out _))
+        {
+            messages++;
+        }
+
+        for (int i = 0; i < LightMessagesPerCycle; i++)
+        {
+            Assert.True(queue.TryEnqueue(new Burst(i)));
+            Assert.True(queue.TryDequeue(out _));
+            Assert.False(queue.TryDequeue(out _));
+            messages++;
+        }
+
+        return messages;
+    }
+
+    private static int BurstCycle(BoundedSpmcQueue<Burst> queue)
+    {
+        int messages = 0;
+        for (int i = 0; i < 1500; i++)
+        {
+            Assert.True(queue.TryEnqueueUnannounced(new Burst(i)));
+        }
+
+        queue.Announce();
+        while (queue.TryDequeue(out _))
+        {
+            messages++;
+        }
+
+        for (int i = 0; i < LightMessagesPerCycle; i++)
+        {
+            Assert.True(queue.TryEnqueueUnannounced(new Burst(i)));
+            queue.Announce();
+            Assert.True(queue.TryDequeue(out _));
+            messages++;
+        }
+
+        return messages;
     }
 
     [Theory]
@@ -162,20 +352,28 @@ public class GrowingQueueTests
         long total = (long)producers * perProducer;
         var random = new Random(7);
         int lastRing = queue.CurrentRingSize;
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
         while (taken < total)
         {
-            // Alternate stalls (producers fill and grow the queue) with runs of small drains (the consumer shrinks it).
+            Assert.True(deadline.Elapsed < JoinLimit, $"{taken} of {total} items arrived before the limit");
+            // Alternate stalls (producers fill and grow the queue) with runs of small drains and trims (which shrink it).
             if (random.Next(64) == 0)
             {
                 Thread.Sleep(1);
             }
 
             int batch = random.Next(1, 8);
-            for (int i = 0; i < batch && queue.TryDequeue(out Item item); i++)
+            int took = 0;
+            for (; took < batch && queue.TryDequeue(out Item item); took++)
             {
                 Assert.Equal(expected[item.Producer], item.Sequence);
                 expected[item.Producer]++;
                 taken++;
+            }
+
+            if (took < batch)
+            {
+                queue.TrimIfQuiet(); // found empty: a trim tick races the producers that grow the queue
             }
 
             int ring = queue.CurrentRingSize;
@@ -215,7 +413,8 @@ public class GrowingQueueTests
             {
                 int last = -1;
                 var random = new Random(Environment.CurrentManagedThreadId);
-                while (Volatile.Read(ref taken) < Total)
+                var deadline = System.Diagnostics.Stopwatch.StartNew();
+                while (Volatile.Read(ref taken) < Total && deadline.Elapsed < JoinLimit)
                 {
                     if (random.Next(512) == 0)
                     {
@@ -250,8 +449,11 @@ public class GrowingQueueTests
             thread.Start();
         }
 
+        var producing = System.Diagnostics.Stopwatch.StartNew();
+        int shrinks = 0;
         for (int i = first; i < Total;)
         {
+            Assert.True(producing.Elapsed < JoinLimit, $"{i} of {Total} items enqueued before the limit");
             if (queue.TryEnqueue(i))
             {
                 i++;
@@ -259,6 +461,24 @@ public class GrowingQueueTests
             else
             {
                 Thread.Yield();
+            }
+
+            if (i % 512 == 0)
+            {
+                queue.TrimIfQuiet(); // a trim tick on the producer's side, racing consumers that take and move past rings
+            }
+
+            if (i % 16_384 == 0)
+            {
+                // Now and then a quiet period: the consumers empty the queue, and the next tick shrinks it under them.
+                while (queue.Count > 0 && producing.Elapsed < JoinLimit)
+                {
+                    Thread.Yield();
+                }
+
+                int before = queue.CurrentRingSize;
+                queue.TrimIfQuiet();
+                shrinks += queue.CurrentRingSize < before ? 1 : 0;
             }
 
             maxRing = Math.Max(maxRing, queue.CurrentRingSize);
@@ -273,5 +493,6 @@ public class GrowingQueueTests
         Assert.All(seen, count => Assert.Equal(1, count));
         Assert.False(queue.TryDequeue(out _));
         Assert.True(maxRing > BoundedMpscQueue<int>.InitialSlots, "the queue never grew");
+        Assert.True(shrinks > 0, "the queue never shrank");
     }
 }
