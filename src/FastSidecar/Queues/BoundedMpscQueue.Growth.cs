@@ -89,7 +89,7 @@ internal sealed partial class BoundedMpscQueue<T>
         get
         {
             MpscRing<T> tail = Tail;
-            return _budget.Available > 0 || tail.Count < tail.UsableSlots;
+            return (_budget.Available > 0 && tail.Capacity < _capacity) || tail.Count < tail.UsableSlots;
         }
     }
 
@@ -129,13 +129,23 @@ internal sealed partial class BoundedMpscQueue<T>
     /// <summary>Under <see cref="_resizeLock"/>: freezes the full tail and links a ring twice its size (budget permitting).</summary>
     private MpscRing<T>? Grow(MpscRing<T> tail)
     {
-        int granted = _budget.Reserve(Math.Min(tail.Capacity * 2, _capacity));
+        int size = Math.Min(tail.Capacity * 2, _capacity);
+        if (size <= tail.Capacity)
+        {
+            // The tail is already the largest ring: its blocked slots open when the consumer reaches it. Another ring of
+            // the same size would only be allocated, and dropped again, each time a slow consumer lets it fill.
+            return null;
+        }
+
+        int granted = _budget.Reserve(size);
         if (granted == 0)
         {
             return null;
         }
 
-        var grown = new MpscRing<T>(Math.Max(2, (int)BitOperations.RoundUpToPowerOf2((uint)granted)), granted, rentSlots: true);
+        // The full size even when the older rings still hold part of the budget: the slots beyond the grant stay
+        // blocked until the consumer gets here, and then the queue is one ring of this size for good.
+        var grown = new MpscRing<T>(size, granted, rentSlots: true);
         tail.Freeze();
         Volatile.Write(ref tail.Next, grown);
         Volatile.Write(ref _tail, grown);
@@ -170,7 +180,7 @@ internal sealed partial class BoundedMpscQueue<T>
             head = next;
             _headAtLastEmpty = next.HeadPosition;
             _peakSinceTrim = long.MaxValue; // the queue just grew: this period was not a quiet one
-            _space.Notify(); // slots came free: a producer parked on a full queue may go on
+            _space.NotifyAll(); // a ring's worth of slots came free: every producer parked on a full queue may go on
             if (head.TryDequeue(out item))
             {
                 return true;

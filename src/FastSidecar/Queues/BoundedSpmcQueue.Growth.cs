@@ -66,13 +66,19 @@ internal sealed partial class BoundedSpmcQueue<T>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool TryAddSlow(SpmcRing<T> tail, in T item)
     {
-        int granted = _budget.Reserve(Math.Min(tail.Capacity * 2, _capacity));
+        int size = Math.Min(tail.Capacity * 2, _capacity);
+        if (size <= tail.Capacity)
+        {
+            return false; // the largest ring already: its blocked slots open when the consumers get here (see the send queue)
+        }
+
+        int granted = _budget.Reserve(size);
         if (granted == 0)
         {
             return false;
         }
 
-        var grown = new SpmcRing<T>(Math.Max(2, (int)BitOperations.RoundUpToPowerOf2((uint)granted)), granted, rentSlots: true);
+        var grown = new SpmcRing<T>(size, granted, rentSlots: true);
         Replace(tail, grown);
         _watchDepth = true;
         _peakSinceTrim = int.MaxValue; // the queue just grew: this period was not a quiet one

@@ -224,6 +224,88 @@ public class GrowingQueueTests
         Assert.True(allocated == 0, $"{allocated} B over {messages} messages ({(double)allocated / messages:F2} B per message)");
     }
 
+    // A consumer slower than its producer keeps the queue at its capacity: the producer fills it, the consumer takes a
+    // part, again and again. Once the queue is one ring of its full size, that must allocate nothing (a ring grown from
+    // the largest size to the largest size each time it filled was the flood's allocation per message).
+    [Fact]
+    public void A_send_queue_kept_full_by_a_slower_consumer_allocates_nothing_after_warm_up()
+    {
+        var queue = new BoundedMpscQueue<Burst>(4096);
+        for (int round = 0; round < 8; round++)
+        {
+            FullRound(queue);
+        }
+
+        Assert.Equal(4096, queue.CurrentRingSize);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long messages = 0;
+        for (int round = 0; round < 50; round++)
+        {
+            messages += FullRound(queue);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated == 0, $"{allocated} B over {messages} messages");
+        Assert.Equal(50 * 1000, messages); // one ring of the full size: each round refills exactly what was taken
+
+        static int FullRound(BoundedMpscQueue<Burst> queue)
+        {
+            int added = 0;
+            while (queue.TryEnqueue(new Burst(added)))
+            {
+                added++;
+            }
+
+            // Up to 1,000: while the consumer is still on the older rings the largest one takes only its granted
+            // slots, so a round may add nothing and find fewer than 1,000 queued.
+            for (int i = 0; i < 1000 && queue.TryDequeue(out _); i++)
+            {
+            }
+
+            return added;
+        }
+    }
+
+    [Fact]
+    public void A_receive_queue_kept_full_by_a_slower_application_allocates_nothing_after_warm_up()
+    {
+        var queue = new BoundedSpmcQueue<Burst>(4096);
+        for (int round = 0; round < 8; round++)
+        {
+            FullRound(queue);
+        }
+
+        Assert.Equal(4096, queue.CurrentRingSize);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long messages = 0;
+        for (int round = 0; round < 50; round++)
+        {
+            messages += FullRound(queue);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated == 0, $"{allocated} B over {messages} messages");
+        Assert.Equal(50 * 1000, messages); // one ring of the full size: each round refills exactly what was taken
+
+        static int FullRound(BoundedSpmcQueue<Burst> queue)
+        {
+            int added = 0;
+            while (queue.TryEnqueueUnannounced(new Burst(added)))
+            {
+                added++;
+            }
+
+            queue.Announce();
+            // Up to 1,000: while the consumer is still on the older rings the largest one takes only its granted
+            // slots, so a round may add nothing and find fewer than 1,000 queued.
+            for (int i = 0; i < 1000 && queue.TryDequeue(out _); i++)
+            {
+            }
+
+            return added;
+        }
+    }
+
     [Fact]
     public void Growing_again_after_a_trim_takes_the_slot_arrays_from_the_pool()
     {
