@@ -12,7 +12,7 @@ namespace FastSidecar.Queues;
 /// small ring (<see cref="InitialSlots"/>). A producer that finds the tail ring full takes <see cref="_resizeLock"/>
 /// (the only lock, taken only on this rare path), freezes the full ring (<see cref="SequencedRing{T}.Freeze"/>: no
 /// claim on it succeeds from then on), links a ring twice its size behind it and publishes that ring as the tail. The
-/// consumer drains the frozen ring, then moves to the next and lets the old one go to the collector. Once traffic has
+/// consumer drains the frozen ring, then moves to the next and gives the old one's slot array to the shared pool. Once traffic has
 /// grown the queue to the ring size it needs, the chain is one ring again and the hot paths are exactly the plain
 /// ring's: one compare-and-swap per enqueue, no atomic read-modify-write per dequeue, no allocation.
 /// </para>
@@ -35,7 +35,9 @@ namespace FastSidecar.Queues;
 /// the slots of live rings) before it exists, so the rings alive at once never hold more than the capacity. A ring
 /// grown while its predecessor still holds items may therefore get fewer usable slots than its size: the rest are
 /// blocked (they look full to producers) and the consumer opens them, budget permitting, when it moves onto that
-/// ring. With a stalled consumer the queue holds exactly its capacity before producers see "full", as before.
+/// ring. With a stalled consumer the queue holds exactly its capacity before producers see "full", as before. The
+/// largest ring is never followed by another of its size: a producer that finds it full waits for the consumer to
+/// reach it and open its blocked slots, so a slow consumer costs waiting, not a ring per fill.
 /// </para>
 /// <para>
 /// <b>Shrinking, on the owner's clock.</b> The consumer notes the most it took between two drains (the deepest the
