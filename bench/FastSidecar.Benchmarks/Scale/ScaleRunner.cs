@@ -24,6 +24,7 @@ internal static class ScaleRunner
 {
     private const int QuietSample = 64;
     private const int QuietRoundTripCount = 4000;
+    private static readonly TimeSpan s_floodedPhaseLimit = TimeSpan.FromSeconds(30); // a starved quiet connection ends the phase, not the run
     private const int FloodWindow = 2048; // messages the flooding connection keeps in flight
     private static readonly byte[] s_payload = new byte[64];
 
@@ -108,7 +109,7 @@ internal static class ScaleRunner
         shared?.Dispose();
         string name = mode switch { "cws" => "ClientWebSocket", "shared" => "FastSidecar, one shared loop", _ => "FastSidecar, a loop each (Blocking)" };
         return string.Create(CultureInfo.InvariantCulture,
-            $"| {name} | {count:N0} | {connectMs:0} | {(heapIdle - heapBefore) / 1024.0 / count:0.0} | {(rssIdle - rssBefore) / 1024.0 / count:0.0} | {echoRate:N0} | {quiet.P50:0} / {quiet.P99:0} | {flooded.P50:0} / {flooded.P99:0} | {floodRate:N0} | {load} |");
+            $"| {name} | {count:N0} | {connectMs:0} | {(heapIdle - heapBefore) / 1024.0 / count:0.0} | {(rssIdle - rssBefore) / 1024.0 / count:0.0} | {echoRate:N0} | {quiet.P50:0} / {quiet.P99:0} | {flooded.P50:0} / {flooded.P99:0}{(s_quietRoundTripsCompleted < QuietRoundTripCount ? $" ({s_quietRoundTripsCompleted} of {QuietRoundTripCount} in {s_floodedPhaseLimit.TotalSeconds:0} s)" : "")} | {floodRate:N0} | {load} |");
     }
 
     private static void Progress(string mode, int count, string what) =>
@@ -157,6 +158,9 @@ internal static class ScaleRunner
     }
 
     /// <summary>Round trips on up to 64 connections other than the first, one at a time, while the first floods (when given).</summary>
+    // Quiet round trips the last QuietRoundTrips call completed (fewer than QuietRoundTripCount when the flooded phase hit its limit).
+    private static int s_quietRoundTripsCompleted;
+
     private static LatencySummary QuietRoundTrips(ScaleClient[] clients, ScaleClient? flooder, out double floodRate)
     {
         int quietCount = Math.Min(QuietSample, clients.Length - 1);
@@ -206,8 +210,15 @@ internal static class ScaleRunner
 
         long floodStart = Stopwatch.GetTimestamp();
         long receivedAtStart = Interlocked.Read(ref received);
-        for (int i = 0; i < QuietRoundTripCount; i++)
+        int completed = 0;
+        for (int i = 0; i < QuietRoundTripCount; i++, completed++)
         {
+            if (flooder is not null && Stopwatch.GetElapsedTime(floodStart) > s_floodedPhaseLimit)
+            {
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  flooded phase ended at its {s_floodedPhaseLimit.TotalSeconds:0} s limit after {completed} quiet round trips"));
+                break;
+            }
+
             ScaleClient client = clients[1 + (i % quietCount)];
             long t0 = Stopwatch.GetTimestamp();
             client.Send(s_payload);
@@ -220,6 +231,7 @@ internal static class ScaleRunner
         }
 
         floodRate = (Interlocked.Read(ref received) - receivedAtStart) / Stopwatch.GetElapsedTime(floodStart).TotalSeconds;
+        s_quietRoundTripsCompleted = completed;
         Volatile.Write(ref stop, true);
         window.Release(); // a sender waiting for a window slot sees the stop
         sender?.Join();

@@ -49,6 +49,7 @@ internal static class FloodRates
         int trials = 3;
         long messages = 8 * Batch;
         string outDir = "perf-results/flood";
+        bool sampleAllocations = false;
         for (int i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -58,11 +59,13 @@ internal static class FloodRates
                 case "--messages": messages = long.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--out": outDir = args[i + 1]; break;
                 case "--wait": s_wait = Enum.Parse<WaitStrategy>(args[i + 1]); break;
+                case "--sample-allocations": sampleAllocations = bool.Parse(args[i + 1]); break;
                 default: throw new ArgumentException($"Unknown option {args[i]}.");
             }
         }
 
         messages = Math.Max(Batch, messages / Batch * Batch);
+        using AllocationSampler? sampler = sampleAllocations ? new AllocationSampler() : null;
         using var blocking = new BlockingEchoServer();
         using var node = NodeEchoPeer.Start();
         (string Name, Func<int, Uri> Uri, Func<int, byte[]> Request)[] peers =
@@ -75,7 +78,7 @@ internal static class FloodRates
         var report = new StringBuilder();
         report.AppendLine(CultureInfo.InvariantCulture, $"# Receive rate, peer flooding: {runs} runs, median of {trials} trials of {messages:N0} messages each");
         report.AppendLine();
-        report.AppendLine(CultureInfo.InvariantCulture, $"Command: `dotnet run -c Release --project bench/FastSidecar.Benchmarks -- flood --runs {runs} --trials {trials} --messages {messages} --wait {s_wait} --out {outDir}`");
+        report.AppendLine(CultureInfo.InvariantCulture, $"Command: `dotnet run -c Release --project bench/FastSidecar.Benchmarks -- flood --runs {runs} --trials {trials} --messages {messages} --wait {s_wait}{(sampleAllocations ? " --sample-allocations true" : "")} --out {outDir}`");
         report.AppendLine();
         report.AppendLine("| run | load (1/5/15 min) | peer | size | ClientWebSocket M msg/s | Receive M msg/s | ReceiveBatch M msg/s | Receive ratio | ReceiveBatch ratio | B/msg (CWS / Receive / Batch) | process CPU ns/msg (CWS / Receive / Batch) |");
         report.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
@@ -117,6 +120,14 @@ internal static class FloodRates
                 report.AppendLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {name} | {size} B | {receive:0.00} × {(receive >= 2 ? "met" : "**miss**")} | {batch:0.00} × {(batch >= 2 ? "met" : "**miss**")} |"));
             }
+        }
+
+        if (sampler is not null)
+        {
+            report.AppendLine();
+            report.AppendLine("Allocation ticks over the whole run (connects and warm-ups included):");
+            report.AppendLine();
+            report.Append(sampler.Report());
         }
 
         Directory.CreateDirectory(outDir);
