@@ -11,7 +11,8 @@ namespace FastSidecar.Benchmarks.Throughput;
 
 /// <summary>
 /// Receive rate with the peer flooding, against all three peers, in several independent runs:
-/// <c>flood [--runs 5] [--messages N] [--trials 3] [--peers own,blocking,node] [--out DIR]</c>.
+/// <c>flood [--runs 5] [--messages N] [--trials 3] [--peers own,blocking,node] [--only 0,1,2,3] [--out DIR]</c>
+/// (<c>--only</c> measures the listed contenders alone, for a profiler; the others show NaN).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -41,6 +42,7 @@ internal static class FloodRates
     private static readonly string[] s_contenders = ["ClientWebSocket ReceiveAsync", "Sidecar Receive", "Sidecar ReceiveBatch", "raw floor"];
 
     private static WaitStrategy s_wait = WaitStrategy.SpinThenPark;
+    private static int[] s_only = [0, 1, 2, 3];
 
     private sealed record Trial(double MessagesPerSecond, double BytesPerMessage, double CpuNanosecondsPerMessage);
 
@@ -60,6 +62,7 @@ internal static class FloodRates
                 case "--messages": messages = long.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--out": outDir = args[i + 1]; break;
                 case "--peers": peerFilter = args[i + 1]; break;
+                case "--only": s_only = args[i + 1].Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray(); break;
                 case "--wait": s_wait = Enum.Parse<WaitStrategy>(args[i + 1]); break;
                 default: throw new ArgumentException($"Unknown option {args[i]}.");
             }
@@ -154,10 +157,17 @@ internal static class FloodRates
             raw.Flood(size, Batch);
             for (int t = 0; t < trials; t++)
             {
-                results[0].Add(Measure(messages, () => ClientWebSocketFlood(client, request, size, messages).GetAwaiter().GetResult()));
-                results[1].Add(Measure(messages, () => SidecarReceiveFlood(sidecar, request, size, messages)));
-                results[2].Add(Measure(messages, () => SidecarBatchFlood(sidecar, request, size, messages)));
-                results[3].Add(Measure(messages, () => raw.Flood(size, messages)));
+                Action[] floods =
+                [
+                    () => ClientWebSocketFlood(client, request, size, messages).GetAwaiter().GetResult(),
+                    () => SidecarReceiveFlood(sidecar, request, size, messages),
+                    () => SidecarBatchFlood(sidecar, request, size, messages),
+                    () => raw.Flood(size, messages),
+                ];
+                foreach (int c in s_only)
+                {
+                    results[c].Add(Measure(messages, floods[c]));
+                }
             }
         }
         finally
@@ -166,7 +176,7 @@ internal static class FloodRates
             client.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None).GetAwaiter().GetResult();
         }
 
-        return results.Select(r => r.OrderBy(x => x.MessagesPerSecond).ElementAt(r.Count / 2)).ToArray();
+        return results.Select(r => r.Count == 0 ? new Trial(double.NaN, double.NaN, double.NaN) : r.OrderBy(x => x.MessagesPerSecond).ElementAt(r.Count / 2)).ToArray();
     }
 
     private static Trial Measure(long messages, Action flood)
