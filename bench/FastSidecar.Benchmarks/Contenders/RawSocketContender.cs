@@ -26,7 +26,7 @@ public sealed class RawSocketContender : Contender
         try
         {
             _socket.Connect(new IPEndPoint(IPAddress.Loopback, uri.Port));
-            Handshake(uri);
+            Handshake(_socket, uri);
             _socket.Blocking = !busyPoll;
         }
         catch
@@ -89,17 +89,18 @@ public sealed class RawSocketContender : Contender
         }
     }
 
-    private void Handshake(Uri uri)
+    /// <summary>The opening handshake on a connected blocking socket; the server may not send data before it is asked.</summary>
+    internal static void Handshake(Socket socket, Uri uri)
     {
         var handshake = new ClientHandshake(uri, [], []);
         var request = new ArrayBufferWriter<byte>(512);
         handshake.WriteRequest(request);
-        _socket.Send(request.WrittenSpan);
+        socket.Send(request.WrittenSpan);
         byte[] response = new byte[4096];
         int length = 0;
         while (true)
         {
-            int n = _socket.Receive(response, length, response.Length - length, SocketFlags.None);
+            int n = socket.Receive(response, length, response.Length - length, SocketFlags.None);
             if (n == 0)
             {
                 throw new SocketException((int)SocketError.ConnectionReset);

@@ -11,14 +11,16 @@ namespace FastSidecar.Benchmarks.Throughput;
 
 /// <summary>
 /// Receive rate with the peer flooding, against all three peers, in several independent runs:
-/// <c>flood [--runs 5] [--messages N] [--trials 3] [--out DIR]</c>.
+/// <c>flood [--runs 5] [--messages N] [--trials 3] [--peers own,blocking,node] [--only 0,1,2,3] [--out DIR]</c>
+/// (<c>--only</c> measures the listed contenders alone, for a profiler; the others show NaN).
 /// </summary>
 /// <remarks>
 /// <para>
 /// Per run, peer and size, one <c>ClientWebSocket</c> and one <see cref="SidecarWebSocket"/> connection; then
 /// <c>--trials</c> interleaved rounds of: <c>ClientWebSocket.ReceiveAsync</c> into one reused buffer,
 /// <see cref="SidecarWebSocket.Receive(TimeSpan)"/> (a lease per message) and
-/// <see cref="SidecarWebSocket.ReceiveBatch{TState}"/> (up to 4096 per call). A trial asks the peer for
+/// <see cref="SidecarWebSocket.ReceiveBatch{TState}"/> (up to 4096 per call), and the floor: a
+/// <see cref="RawFloodReader"/> (one thread, <c>recv</c> into 64 KiB, headers parsed, nothing copied). A trial asks the peer for
 /// <see cref="Batch"/> messages at a time with one small text message and takes all of them before asking again, like
 /// <see cref="ReceiveThroughputBenchmarks"/>; it counts from the first ask to the last message. Each figure is the
 /// median of the trials; the ratios compare figures of the same run only (the machine is shared with other builds).
@@ -37,9 +39,10 @@ internal static class FloodRates
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
     private static readonly int[] s_sizes = [64, 1024];
     private static readonly byte[] s_buffer = new byte[64 * 1024]; // ClientWebSocket's one reused receive buffer
-    private static readonly string[] s_contenders = ["ClientWebSocket ReceiveAsync", "Sidecar Receive", "Sidecar ReceiveBatch"];
+    private static readonly string[] s_contenders = ["ClientWebSocket ReceiveAsync", "Sidecar Receive", "Sidecar ReceiveBatch", "raw floor"];
 
     private static WaitStrategy s_wait = WaitStrategy.SpinThenPark;
+    private static int[] s_only = [0, 1, 2, 3];
 
     private sealed record Trial(double MessagesPerSecond, double BytesPerMessage, double CpuNanosecondsPerMessage);
 
@@ -50,6 +53,7 @@ internal static class FloodRates
         long messages = 8 * Batch;
         string outDir = "perf-results/flood";
         bool sampleAllocations = false;
+        string peerFilter = "own,blocking,node";
         for (int i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -58,6 +62,8 @@ internal static class FloodRates
                 case "--trials": trials = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--messages": messages = long.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--out": outDir = args[i + 1]; break;
+                case "--peers": peerFilter = args[i + 1]; break;
+                case "--only": s_only = args[i + 1].Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray(); break;
                 case "--wait": s_wait = Enum.Parse<WaitStrategy>(args[i + 1]); break;
                 case "--sample-allocations": sampleAllocations = bool.Parse(args[i + 1]); break;
                 default: throw new ArgumentException($"Unknown option {args[i]}.");
@@ -68,20 +74,22 @@ internal static class FloodRates
         using AllocationSampler? sampler = sampleAllocations ? new AllocationSampler() : null;
         using var blocking = new BlockingEchoServer();
         using var node = NodeEchoPeer.Start();
-        (string Name, Func<int, Uri> Uri, Func<int, byte[]> Request)[] peers =
+        (string Key, string Name, Func<int, Uri> Uri, Func<int, byte[]> Request)[] allPeers =
         [
-            ("own loop server", size => SharedEchoServer.Instance.FloodUri(size, 0), _ => Encoding.ASCII.GetBytes(Batch.ToString(CultureInfo.InvariantCulture))),
-            ("blocking server", _ => blocking.Uri, size => FloodRequest.Encode(Batch, size)),
-            ("node ws", _ => node.Uri, size => FloodRequest.Encode(Batch, size)),
+            ("own", "own loop server", size => SharedEchoServer.Instance.FloodUri(size, 0), _ => Encoding.ASCII.GetBytes(Batch.ToString(CultureInfo.InvariantCulture))),
+            ("blocking", "blocking server", _ => blocking.Uri, size => FloodRequest.Encode(Batch, size)),
+            ("node", "node ws", _ => node.Uri, size => FloodRequest.Encode(Batch, size)),
         ];
+        string[] chosen = peerFilter.Split(',');
+        var peers = allPeers.Where(p => chosen.Contains(p.Key)).Select(p => (p.Name, p.Uri, p.Request)).ToArray();
 
         var report = new StringBuilder();
         report.AppendLine(CultureInfo.InvariantCulture, $"# Receive rate, peer flooding: {runs} runs, median of {trials} trials of {messages:N0} messages each");
         report.AppendLine();
-        report.AppendLine(CultureInfo.InvariantCulture, $"Command: `dotnet run -c Release --project bench/FastSidecar.Benchmarks -- flood --runs {runs} --trials {trials} --messages {messages} --wait {s_wait}{(sampleAllocations ? " --sample-allocations true" : "")} --out {outDir}`");
+        report.AppendLine(CultureInfo.InvariantCulture, $"Command: `dotnet run -c Release --project bench/FastSidecar.Benchmarks -- flood --runs {runs} --trials {trials} --messages {messages} --wait {s_wait} --peers {peerFilter}{(sampleAllocations ? " --sample-allocations true" : "")} --out {outDir}`");
         report.AppendLine();
-        report.AppendLine("| run | load (1/5/15 min) | peer | size | ClientWebSocket M msg/s | Receive M msg/s | ReceiveBatch M msg/s | Receive ratio | ReceiveBatch ratio | B/msg (CWS / Receive / Batch) | process CPU ns/msg (CWS / Receive / Batch) |");
-        report.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        report.AppendLine("| run | load (1/5/15 min) | peer | size | ClientWebSocket M msg/s | Receive M msg/s | ReceiveBatch M msg/s | raw floor M msg/s | Receive ratio | ReceiveBatch ratio | floor ratio | B/msg (CWS / Receive / Batch) | process CPU ns/msg (CWS / Receive / Batch / floor) |");
+        report.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         var worst = new Dictionary<(string Peer, int Size, int Contender), double>();
         for (int run = 1; run <= runs; run++)
         {
@@ -99,7 +107,7 @@ internal static class FloodRates
                     }
 
                     string line = string.Create(CultureInfo.InvariantCulture,
-                        $"| {run} | {load} | {name} | {size} B | {cws / 1e6:0.00} | {medians[1].MessagesPerSecond / 1e6:0.00} | {medians[2].MessagesPerSecond / 1e6:0.00} | {medians[1].MessagesPerSecond / cws:0.00} × | {medians[2].MessagesPerSecond / cws:0.00} × | {medians[0].BytesPerMessage:0.0} / {medians[1].BytesPerMessage:0.0} / {medians[2].BytesPerMessage:0.0} | {medians[0].CpuNanosecondsPerMessage:0} / {medians[1].CpuNanosecondsPerMessage:0} / {medians[2].CpuNanosecondsPerMessage:0} |");
+                        $"| {run} | {load} | {name} | {size} B | {cws / 1e6:0.00} | {medians[1].MessagesPerSecond / 1e6:0.00} | {medians[2].MessagesPerSecond / 1e6:0.00} | {medians[3].MessagesPerSecond / 1e6:0.00} | {medians[1].MessagesPerSecond / cws:0.00} × | {medians[2].MessagesPerSecond / cws:0.00} × | {medians[3].MessagesPerSecond / cws:0.00} × | {medians[0].BytesPerMessage:0.0} / {medians[1].BytesPerMessage:0.0} / {medians[2].BytesPerMessage:0.0} | {medians[0].CpuNanosecondsPerMessage:0} / {medians[1].CpuNanosecondsPerMessage:0} / {medians[2].CpuNanosecondsPerMessage:0} / {medians[3].CpuNanosecondsPerMessage:0} |");
                     report.AppendLine(line);
                     Console.WriteLine(line);
                 }
@@ -109,16 +117,17 @@ internal static class FloodRates
         report.AppendLine();
         report.AppendLine("Lowest ratio over the runs (goal: ≥ 2 × in every run):");
         report.AppendLine();
-        report.AppendLine("| peer | size | Receive | ReceiveBatch |");
-        report.AppendLine("| --- | --- | --- | --- |");
+        report.AppendLine("| peer | size | Receive | ReceiveBatch | raw floor (the most any client could show) |");
+        report.AppendLine("| --- | --- | --- | --- | --- |");
         foreach ((string name, _, _) in peers)
         {
             foreach (int size in s_sizes)
             {
                 double receive = worst[(name, size, 1)];
                 double batch = worst[(name, size, 2)];
+                double floor = worst[(name, size, 3)];
                 report.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {name} | {size} B | {receive:0.00} × {(receive >= 2 ? "met" : "**miss**")} | {batch:0.00} × {(batch >= 2 ? "met" : "**miss**")} |"));
+                    $"| {name} | {size} B | {receive:0.00} × {(receive >= 2 ? "met" : "**miss**")} | {batch:0.00} × {(batch >= 2 ? "met" : "**miss**")} | {floor:0.00} × |"));
             }
         }
 
@@ -143,6 +152,7 @@ internal static class FloodRates
         client.Options.KeepAliveInterval = TimeSpan.Zero;
         client.ConnectAsync(uri, CancellationToken.None).GetAwaiter().GetResult();
         SidecarWebSocket sidecar = SidecarWebSocket.Connect(uri, new SidecarOptions { WaitStrategy = s_wait });
+        using var raw = new RawFloodReader(uri, request);
         var results = new List<Trial>[s_contenders.Length];
         for (int c = 0; c < results.Length; c++)
         {
@@ -155,11 +165,20 @@ internal static class FloodRates
             ClientWebSocketFlood(client, request, size, Batch).GetAwaiter().GetResult();
             SidecarReceiveFlood(sidecar, request, size, Batch);
             SidecarBatchFlood(sidecar, request, size, Batch);
+            raw.Flood(size, Batch);
             for (int t = 0; t < trials; t++)
             {
-                results[0].Add(Measure(messages, () => ClientWebSocketFlood(client, request, size, messages).GetAwaiter().GetResult()));
-                results[1].Add(Measure(messages, () => SidecarReceiveFlood(sidecar, request, size, messages)));
-                results[2].Add(Measure(messages, () => SidecarBatchFlood(sidecar, request, size, messages)));
+                Action[] floods =
+                [
+                    () => ClientWebSocketFlood(client, request, size, messages).GetAwaiter().GetResult(),
+                    () => SidecarReceiveFlood(sidecar, request, size, messages),
+                    () => SidecarBatchFlood(sidecar, request, size, messages),
+                    () => raw.Flood(size, messages),
+                ];
+                foreach (int c in s_only)
+                {
+                    results[c].Add(Measure(messages, floods[c]));
+                }
             }
         }
         finally
@@ -168,7 +187,7 @@ internal static class FloodRates
             client.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None).GetAwaiter().GetResult();
         }
 
-        return results.Select(r => r.OrderBy(x => x.MessagesPerSecond).ElementAt(r.Count / 2)).ToArray();
+        return results.Select(r => r.Count == 0 ? new Trial(double.NaN, double.NaN, double.NaN) : r.OrderBy(x => x.MessagesPerSecond).ElementAt(r.Count / 2)).ToArray();
     }
 
     private static Trial Measure(long messages, Action flood)

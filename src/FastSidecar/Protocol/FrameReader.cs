@@ -144,6 +144,11 @@ internal sealed partial class FrameReader : IDisposable
         {
             if (!_inFrame)
             {
+                if (_blocks is not null && !_inMessage && TryReadWholeFrame(ref buffer, out message))
+                {
+                    return FrameReadStatus.Message;
+                }
+
                 if (!TryReadHeader(ref buffer, out FrameHeader header))
                 {
                     return FrameReadStatus.NeedMoreData;
