@@ -17,6 +17,7 @@ internal static class Program
             case "deflate": return Deflate.DeflateRates.Run(rest);
             case "flood": return Throughput.FloodRates.Run(rest);
             case "lifecycle": return Lifecycle.LifecycleRunner.Run(rest);
+            case "lifecycle-cost": return Lifecycle.LifecycleCostRunner.Run(rest);
             case "reconnect": return Reconnect.ReconnectRecoveryRunner.Run(rest);
             case "scale": return Scale.ScaleRunner.Run(rest);
             case "tls": return Tls.TlsCostRunner.Run(rest);

@@ -130,7 +130,7 @@ internal sealed partial class ClientConnection : ISessionOwner, IUnrunWorkState
     /// <summary>Set once the handshake completed or the connection ended before it could.</summary>
     public ManualResetEventSlim Settled { get; } = new(false);
 
-    /// <summary>Set once the session ended and released everything; the loop consumes nothing after it.</summary>
+    /// <summary>Set once the session ended and released everything; the loop touches neither queue after it.</summary>
     public ManualResetEventSlim Ended { get; } = new(false);
 
     /// <summary>The connection opened (set before <see cref="Settled"/>): a connection may open and end at once.</summary>
@@ -210,8 +210,9 @@ internal sealed partial class ClientConnection : ISessionOwner, IUnrunWorkState
     }
 
     /// <summary>
-    /// After the final drain, with the owned loop thread joined: gives both rings back for the next connection,
-    /// unless an application thread might still be inside a Send or Receive.
+    /// After the final drain, once the loop has let go of both queues (<see cref="Ended"/> set, or the owned loop
+    /// thread joined): gives both rings back for the next connection, unless an application thread might still be
+    /// inside a Send or Receive.
     /// </summary>
     /// <remarks>
     /// A Dekker pair with <see cref="EnterQueueUse"/>. Exit wrote the facade's state with an interlocked exchange (a
@@ -340,12 +341,14 @@ internal sealed partial class ClientConnection : ISessionOwner, IUnrunWorkState
         // The end is published before the queues complete: an application thread that learns of the end from a
         // completed queue and calls Exit at once must find the session ended, not still closing.
         Settled.Set();
-        Ended.Set();
 
         TryEnqueueNotices(); // a notice still waiting for room goes before the end, if it fits now
         // Completing wakes blocked senders (they throw) and receivers (they drain what arrived, then throw).
         SendQueue.Complete();
         ReceiveQueue.Complete();
+        // Last: the loop touches neither queue after this, so Exit may give a shared loop's connection's rings back
+        // without a join (see ShutdownSequence).
+        Ended.Set();
         LiveConnections.Remove(this);
         ReportEnd(end);
         if (_stopLoopAtEnd)

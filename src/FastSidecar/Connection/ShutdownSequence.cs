@@ -100,6 +100,12 @@ internal readonly struct ShutdownSequence(ClientConnection connection, bool wasO
         }
         else
         {
+            if (countsExact)
+            {
+                // The loop let go of both queues before it set Ended (ClientConnection.PublishEnd): no join needed.
+                connection.RecycleRings();
+            }
+
             joinStep = new ShutdownStep(ShutdownStepKind.JoinThread, TimeSpan.Zero, ShutdownOutcome.Skipped, "shared loop: its owner joins it");
         }
 
