@@ -81,9 +81,17 @@ internal sealed partial class ClientConnection : ISessionOwner, IUnrunWorkState
         OwnsLoop = options.Loop is null;
         // Before the loop thread starts (or is woken), so the server answers meanwhile; see EarlyConnect.
         _early = proxy is null && uri.Scheme == "ws" ? EarlyConnect.TryStart(_host, _port, handshake) : null;
-        // One connection's socket (and, while connecting, a raced attempt or two): a small event array will do.
+        // One connection's socket (and, while connecting, a raced attempt or two): a small event array will do. Its
+        // posts are coalesced (one drain pending at a time, start, close, abort), so a small run queue will do too:
+        // the default 4,096 slots were 96 KiB of every idle connection's heap, and a post past the ring overflows to
+        // the loop's locked queue, never dropped.
         Loop = options.Loop ?? EarlyConnect.ClosedIfThrows(_early, () => new SidecarLoop(new SidecarLoopOptions
-            { Name = "FastSidecar " + uri.Authority, WaitStrategy = options.WaitStrategy, MaxReadinessEvents = 8 }));
+        {
+            Name = "FastSidecar " + uri.Authority,
+            WaitStrategy = options.WaitStrategy,
+            MaxReadinessEvents = 8,
+            RunQueueCapacity = OwnedLoopRunQueueCapacity,
+        }));
 
         // Pooled rings: Exit gives them back once it can prove nobody can reach them (see RecycleRings).
         SendQueue = new BoundedMpscQueue<OutboundMessage>(options.SendQueueCapacity, Loop.WaitPolicy, pooledRing: true);
@@ -126,6 +134,9 @@ internal sealed partial class ClientConnection : ISessionOwner, IUnrunWorkState
     public BoundedMpscQueue<OutboundMessage> SendQueue { get; }
 
     public BoundedSpmcQueue<ReceivedMessage> ReceiveQueue { get; }
+
+    /// <summary>Run-queue slots of a loop that only this connection posts to.</summary>
+    internal const int OwnedLoopRunQueueCapacity = 64;
 
     /// <summary>Set once the handshake completed or the connection ended before it could.</summary>
     public ManualResetEventSlim Settled { get; } = new(false);

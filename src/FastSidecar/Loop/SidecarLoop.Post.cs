@@ -22,6 +22,9 @@ public sealed partial class SidecarLoop
     private const int OverflowSpins = 64;
 
     private readonly MpscRing<WorkItem> _runQueue;
+
+    /// <summary>Slots of the lock-free run queue (posts beyond it overflow to a locked queue).</summary>
+    internal int RunQueueCapacity => _runQueue.Capacity;
     private readonly Queue<WorkItem> _loopOverflow = new();   // loop thread only
     private readonly Queue<WorkItem> _sharedOverflow = new(); // guarded by lock (_sharedOverflow)
     private int _sharedOverflowCount; // Interlocked increments (a full fence before reading _parked); read without the lock
