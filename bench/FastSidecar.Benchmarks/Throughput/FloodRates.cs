@@ -44,6 +44,7 @@ internal static class FloodRates
     private static WaitStrategy s_wait = WaitStrategy.SpinThenPark;
     private static int[] s_only = [0, 1, 2, 3];
     private static bool s_trace;
+    private static bool s_splitCores; // the sidecar's loop pinned to core 1, the application thread to core 0
 
     private sealed record Trial(double MessagesPerSecond, double BytesPerMessage, double CpuNanosecondsPerMessage);
 
@@ -68,6 +69,7 @@ internal static class FloodRates
                 case "--wait": s_wait = Enum.Parse<WaitStrategy>(args[i + 1]); break;
                 case "--sample-allocations": sampleAllocations = bool.Parse(args[i + 1]); break;
                 case "--trace": s_trace = bool.Parse(args[i + 1]); break;
+                case "--split-cores": s_splitCores = bool.Parse(args[i + 1]); break;
                 case "--sizes": s_sizes = args[i + 1].Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray(); break;
                 default: throw new ArgumentException($"Unknown option {args[i]}.");
             }
@@ -154,7 +156,14 @@ internal static class FloodRates
         using var client = new ClientWebSocket();
         client.Options.KeepAliveInterval = TimeSpan.Zero;
         client.ConnectAsync(uri, CancellationToken.None).GetAwaiter().GetResult();
-        SidecarWebSocket sidecar = SidecarWebSocket.Connect(uri, new SidecarOptions { WaitStrategy = s_wait });
+        // --split-cores: the placement in which the loop and the application thread run side by side on two cores.
+        using SidecarLoop? pinnedLoop = s_splitCores ? new SidecarLoop(new SidecarLoopOptions { WaitStrategy = s_wait, ProcessorAffinity = 1 }) : null;
+        if (s_splitCores && !FastSidecar.Loop.Interop.LinuxAffinity.TryPinCurrentThread(0))
+        {
+            throw new InvalidOperationException("Could not pin the application thread to core 0.");
+        }
+
+        SidecarWebSocket sidecar = SidecarWebSocket.Connect(uri, new SidecarOptions { WaitStrategy = s_wait, Loop = pinnedLoop });
         using var raw = new RawFloodReader(uri, request);
         var results = new List<Trial>[s_contenders.Length];
         for (int c = 0; c < results.Length; c++)
