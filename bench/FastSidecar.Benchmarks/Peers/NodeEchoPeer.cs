@@ -49,6 +49,16 @@ public sealed class NodeEchoPeer : IDisposable
         return new NodeEchoPeer(process, int.Parse(line.AsSpan("LISTENING ".Length), CultureInfo.InvariantCulture));
     }
 
+    /// <summary>CPU time the Node process has used so far (all its threads), to tell whether the peer is the limit.</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     /// <summary>Kills the process (SIGKILL): its connections die with it, as a crashed server's do.</summary>
     public void Kill()
     {

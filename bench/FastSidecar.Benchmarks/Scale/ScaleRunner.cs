@@ -14,7 +14,8 @@ namespace FastSidecar.Benchmarks.Scale;
 /// connections with and without one connection flooding the same loop.
 /// </summary>
 /// <remarks>
-/// <c>scale [--counts 100,1000] [--modes cws,shared,own] [--peer node|blocking] [--seconds 3] [--out file.md]</c>.
+/// <c>scale [--counts 100,1000] [--modes cws,shared,own] [--peer node|blocking] [--seconds 3] [--echo-only true] [--out file.md]</c>.
+/// <c>--echo-only true</c> skips the quiet and flooded round trips (their cells read "-"), for repeated A/B runs of the round robin.
 /// <c>shared</c>: every connection on one <see cref="SidecarLoop"/> (default options); <c>own</c>: a loop each, with
 /// <see cref="WaitStrategy.Blocking"/>; <c>cws</c>: <see cref="System.Net.WebSockets.ClientWebSocket"/>. The Node peer
 /// runs in another process, so this process's heap and RSS hold only the clients; the blocking server shares the
@@ -35,6 +36,7 @@ internal static class ScaleRunner
         string peerName = "node";
         double seconds = 3;
         string? output = null;
+        bool echoOnly = false;
         for (int i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -44,6 +46,7 @@ internal static class ScaleRunner
                 case "--peer": peerName = args[i + 1]; break;
                 case "--seconds": seconds = double.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--out": output = args[i + 1]; break;
+                case "--echo-only": echoOnly = bool.Parse(args[i + 1]); break;
                 default: throw new ArgumentException($"Unknown option {args[i]}.");
             }
         }
@@ -53,14 +56,14 @@ internal static class ScaleRunner
         var report = new StringBuilder();
         report.AppendLine(CultureInfo.InvariantCulture, $"Command: `dotnet run -c Release --project bench/FastSidecar.Benchmarks -- scale {string.Join(' ', args.ToArray())}`  ");
         report.AppendLine(CultureInfo.InvariantCulture, $"{RuntimeInformation.FrameworkDescription}, {Environment.ProcessorCount} cores, peer {peerName}, started {DateTimeOffset.UtcNow:u}, load average at start {MachineLoad.Now()}.").AppendLine();
-        report.AppendLine("| client | connections | connect all (ms) | managed heap / conn (KiB) | RSS / conn (KiB) | echoes/s round robin | quiet p50 / p99 (µs) | quiet p50 / p99 while one floods (µs) | flood echoes/s | load |");
-        report.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+        report.AppendLine("| client | connections | connect all (ms) | managed heap / conn (KiB) | RSS / conn (KiB) | echoes/s round robin | quiet p50 / p99 (µs) | quiet p50 / p99 while one floods (µs) | flood echoes/s | client CPU / echo (µs) | peer CPU (cores) | load |");
+        report.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
         Console.Write(report);
         foreach (int count in counts)
         {
             foreach (string mode in modes)
             {
-                string row = RunOne(mode, count, uri, seconds);
+                string row = RunOne(mode, count, uri, seconds, echoOnly, peer as NodeEchoPeer);
                 Console.WriteLine(row);
                 report.AppendLine(row);
             }
@@ -74,7 +77,7 @@ internal static class ScaleRunner
         return 0;
     }
 
-    private static string RunOne(string mode, int count, Uri uri, double seconds)
+    private static string RunOne(string mode, int count, Uri uri, double seconds, bool echoOnly, NodeEchoPeer? node)
     {
         (long heapBefore, long rssBefore) = Footprint();
         SidecarLoop? shared = mode == "shared" ? new SidecarLoop(new SidecarLoopOptions { Name = "scale shared loop" }) : null;
@@ -94,13 +97,30 @@ internal static class ScaleRunner
         double connectMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         Progress(mode, count, "connected");
         (long heapIdle, long rssIdle) = Footprint();
+        RoundRobin(clients, 0.5); // warm-up, so tiered compilation does not share the timed seconds with the peer
+        TimeSpan clientCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        TimeSpan peerCpuBefore = node?.ProcessorTime ?? TimeSpan.Zero;
+        long roundRobinStart = Stopwatch.GetTimestamp();
         double echoRate = RoundRobin(clients, seconds);
+        double roundRobinSeconds = Stopwatch.GetElapsedTime(roundRobinStart).TotalSeconds;
+        // This process's CPU per echo (with the blocking peer its server threads are in it too), and the Node peer's
+        // share of a core: a peer near 1.0 is the limit of the rate, whatever the client costs.
+        double clientCpuPerEcho = (Process.GetCurrentProcess().TotalProcessorTime - clientCpuBefore).TotalMicroseconds / (echoRate * roundRobinSeconds);
+        string peerCores = node is null ? "-" : ((node.ProcessorTime - peerCpuBefore).TotalSeconds / roundRobinSeconds).ToString("0.00", CultureInfo.InvariantCulture);
         Progress(mode, count, "round robin done");
-        LatencySummary quiet = QuietRoundTrips(clients, null, out _);
-        Progress(mode, count, "quiet done");
-        LatencySummary flooded = QuietRoundTrips(clients, clients[0], out double floodRate);
-        Progress(mode, count, "flooded done");
         string load = MachineLoad.Now();
+        string latencyCells = "- | - | -";
+        if (!echoOnly)
+        {
+            LatencySummary quiet = QuietRoundTrips(clients, null, out _);
+            Progress(mode, count, "quiet done");
+            LatencySummary flooded = QuietRoundTrips(clients, clients[0], out double floodRate);
+            Progress(mode, count, "flooded done");
+            load = MachineLoad.Now();
+            latencyCells = string.Create(CultureInfo.InvariantCulture,
+                $"{quiet.P50:0} / {quiet.P99:0} | {flooded.P50:0} / {flooded.P99:0}{(s_quietRoundTripsCompleted < QuietRoundTripCount ? $" ({s_quietRoundTripsCompleted} of {QuietRoundTripCount} in {s_floodedPhaseLimit.TotalSeconds:0} s)" : "")} | {floodRate:N0}");
+        }
+
         foreach (ScaleClient client in clients)
         {
             client.Dispose();
@@ -109,7 +129,7 @@ internal static class ScaleRunner
         shared?.Dispose();
         string name = mode switch { "cws" => "ClientWebSocket", "shared" => "FastSidecar, one shared loop", _ => "FastSidecar, a loop each (Blocking)" };
         return string.Create(CultureInfo.InvariantCulture,
-            $"| {name} | {count:N0} | {connectMs:0} | {(heapIdle - heapBefore) / 1024.0 / count:0.0} | {(rssIdle - rssBefore) / 1024.0 / count:0.0} | {echoRate:N0} | {quiet.P50:0} / {quiet.P99:0} | {flooded.P50:0} / {flooded.P99:0}{(s_quietRoundTripsCompleted < QuietRoundTripCount ? $" ({s_quietRoundTripsCompleted} of {QuietRoundTripCount} in {s_floodedPhaseLimit.TotalSeconds:0} s)" : "")} | {floodRate:N0} | {load} |");
+            $"| {name} | {count:N0} | {connectMs:0} | {(heapIdle - heapBefore) / 1024.0 / count:0.0} | {(rssIdle - rssBefore) / 1024.0 / count:0.0} | {echoRate:N0} | {latencyCells} | {clientCpuPerEcho:0.0} | {peerCores} | {load} |");
     }
 
     private static void Progress(string mode, int count, string what) =>
