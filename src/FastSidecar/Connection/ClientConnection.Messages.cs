@@ -55,7 +55,6 @@ internal sealed partial class ClientConnection
         {
             _deliveredUnannounced = false;
             ReceiveQueue.Announce();
-            ArmQueueTrimIfGrown();
         }
     }
 
@@ -66,7 +65,6 @@ internal sealed partial class ClientConnection
     {
         if (!SendQueue.TryDequeue(out message))
         {
-            ArmQueueTrimIfGrown(); // once per drain: the queue is empty
             return false;
         }
 

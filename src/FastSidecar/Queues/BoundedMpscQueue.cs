@@ -2,8 +2,7 @@ namespace FastSidecar.Queues;
 
 /// <summary>
 /// The application → loop queue: any number of sending threads, one consumer (the loop). Producers that find it
-/// full may block until the loop frees a slot; the loop never blocks. Its storage follows the traffic: it starts
-/// with a small ring and grows, up to its capacity, only while producers outrun the consumer (see the growth part).
+/// full may block until the loop frees a slot; the loop never blocks.
 /// </summary>
 /// <remarks>
 /// Thread-safety: <see cref="TryEnqueue"/>, <see cref="Enqueue(in T, TimeSpan)"/> and <see cref="Complete"/> from any thread;
@@ -12,34 +11,29 @@ namespace FastSidecar.Queues;
 /// caller rings after a successful enqueue. Completion is a flag checked before each enqueue, not a lock, so an
 /// enqueue racing <see cref="Complete"/> from another thread may still land; <see cref="TryDequeue"/> drains it.
 /// </remarks>
-internal sealed partial class BoundedMpscQueue<T>
+internal sealed class BoundedMpscQueue<T>
 {
+    // Null once recycled (see RecycleRing): any later use fails loudly instead of touching another owner's ring.
+    private MpscRing<T>? _ring;
     private readonly int _capacity;
     private readonly WaitSignal _space; // producers parked on a full ring wait here
     private volatile bool _completed;
 
-    /// <summary>Creates a queue of at most <paramref name="capacity"/> items (a power of two); blocked producers wait as
-    /// <paramref name="waitPolicy"/> says (<see cref="WaitPolicy.Default"/> when null). With <paramref name="pooledRing"/> the first ring comes from
-    /// <see cref="RingPool{TRing}"/> and the last may go back there through <see cref="RecycleRing"/>.</summary>
+    /// <summary>Creates a queue of <paramref name="capacity"/> slots (a power of two); blocked producers wait as
+    /// <paramref name="waitPolicy"/> says (<see cref="WaitPolicy.Default"/> when null). With <paramref name="pooledRing"/> the ring comes from
+    /// <see cref="RingPool{TRing}"/> and may go back there through <see cref="RecycleRing"/>.</summary>
     public BoundedMpscQueue(int capacity, WaitPolicy? waitPolicy = null, bool pooledRing = false)
     {
-        if (capacity < 2 || !System.Numerics.BitOperations.IsPow2(capacity))
-        {
-            throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "Capacity must be a power of two of at least 2.");
-        }
-
-        _initialSlots = Math.Min(InitialSlots, capacity);
-        MpscRing<T> ring = pooledRing ? RingPool<MpscRing<T>>.Rent(_initialSlots) : new MpscRing<T>(_initialSlots);
-        _head = ring;
-        _tail = ring;
-        _headAtLastEmpty = ring.HeadPosition;
-        _budget = new SlotBudget(capacity, _initialSlots);
+        _ring = pooledRing ? RingPool<MpscRing<T>>.Rent(capacity) : new MpscRing<T>(capacity);
         _capacity = capacity;
         _space = new WaitSignal(waitPolicy ?? WaitPolicy.Default);
     }
 
-    /// <summary>The most items the queue holds at once.</summary>
+    /// <summary>The number of slots.</summary>
     public int Capacity => _capacity;
+
+    /// <summary>Items queued right now (a snapshot).</summary>
+    public int Count => _ring?.Count ?? 0;
 
     /// <summary>Producers parked on a full queue right now (a snapshot, for diagnostics and tests).</summary>
     public int ParkedProducers => _space.ParkedCount;
@@ -48,7 +42,7 @@ internal sealed partial class BoundedMpscQueue<T>
     public bool IsCompleted => _completed;
 
     /// <summary>Adds <paramref name="item"/> if there is room and the queue is not completed. Never blocks.</summary>
-    public bool TryEnqueue(in T item) => !_completed && TryAdd(item);
+    public bool TryEnqueue(in T item) => !_completed && Ring.TryEnqueue(item);
 
     /// <summary>
     /// Adds <paramref name="item"/>, blocking while the queue is full for up to <paramref name="timeout"/>
@@ -62,7 +56,7 @@ internal sealed partial class BoundedMpscQueue<T>
             return QueueWaitResult.Completed;
         }
 
-        if (TryAdd(item))
+        if (Ring.TryEnqueue(item))
         {
             return QueueWaitResult.Success;
         }
@@ -92,7 +86,7 @@ internal sealed partial class BoundedMpscQueue<T>
             return QueueWaitResult.Completed;
         }
 
-        if (TryAdd(item))
+        if (Ring.TryEnqueue(item))
         {
             return QueueWaitResult.Success;
         }
@@ -114,7 +108,7 @@ internal sealed partial class BoundedMpscQueue<T>
             }
 
             // Try even when the wait timed out: the slot may have freed at the deadline.
-            if (TryAdd(item))
+            if (Ring.TryEnqueue(item))
             {
                 return QueueWaitResult.Success;
             }
@@ -137,7 +131,7 @@ internal sealed partial class BoundedMpscQueue<T>
     /// One consumer thread at a time.</summary>
     public bool TryDequeue(out T item)
     {
-        if (!Head.TryDequeue(out item) && !TryDequeueSlow(out item))
+        if (!Ring.TryDequeue(out item))
         {
             return false;
         }
@@ -156,9 +150,8 @@ internal sealed partial class BoundedMpscQueue<T>
     }
 
     /// <summary>
-    /// Gives a drained queue's ring back to <see cref="RingPool{TRing}"/> for the next queue (when it is still the small
-    /// first-size ring; a grown one gives its slot array to the pool of ring arrays); false (and the ring stays) when the queue is not empty or
-    /// not completed.
+    /// Gives a drained ring back to <see cref="RingPool{TRing}"/> for the next queue; false (and the ring stays, to be
+    /// collected with this queue) when it is not empty or the queue is not completed.
     /// </summary>
     /// <remarks>
     /// The caller must prove that no thread is inside, or can still enter, any member of this queue other than
@@ -167,27 +160,18 @@ internal sealed partial class BoundedMpscQueue<T>
     /// </remarks>
     public bool RecycleRing()
     {
-        MpscRing<T>? head = _head;
-        MpscRing<T>? tail = _tail;
-        if (head is null || tail is null || !_completed || Count != 0)
+        MpscRing<T>? ring = _ring;
+        if (ring is null || !_completed || !ring.IsEmpty)
         {
             return false;
         }
 
-        _head = null;
-        _tail = null;
-        if (ReferenceEquals(head, tail) && !tail.IsFrozen && tail.Capacity == _initialSlots && tail.UsableSlots == tail.Capacity)
-        {
-            RingPool<MpscRing<T>>.Return(tail);
-        }
-        else if (ReferenceEquals(head, tail) && !tail.IsFrozen)
-        {
-            tail.Freeze(); // a grown ring: its slot array goes to the shared pool of ring arrays instead
-            tail.TryRetireSlots();
-        }
-
+        _ring = null;
+        RingPool<MpscRing<T>>.Return(ring);
         return true;
     }
+
+    private MpscRing<T> Ring => _ring ?? ThrowRecycled();
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static MpscRing<T> ThrowRecycled() =>
@@ -195,6 +179,6 @@ internal sealed partial class BoundedMpscQueue<T>
 
     private readonly struct SpaceOrCompleted(BoundedMpscQueue<T> queue) : IWaitCondition
     {
-        public bool IsSatisfied => queue._completed || queue.HasRoom;
+        public bool IsSatisfied => queue._completed || queue.Ring.Count < queue._capacity;
     }
 }
