@@ -122,19 +122,27 @@ public sealed class RawSocketContender : Contender
 
     protected override void Dispose(bool disposing)
     {
+        _socket.Blocking = true;
+        SayGoodbye(_socket);
+    }
+
+    /// <summary>
+    /// Sends a masked close frame (1000) and the FIN, so the server ends the session cleanly rather than on a reset,
+    /// then disposes <paramref name="socket"/> (blocking). A server already gone is not an error here.
+    /// </summary>
+    internal static void SayGoodbye(Socket socket)
+    {
         try
         {
-            // A masked close frame (1000), so the server ends the session cleanly rather than on a reset.
-            _socket.Blocking = true;
             var writer = new ArrayBufferWriter<byte>(16);
             FrameWriter.WriteClose(writer, 1000, default, mask: true, new MaskKeySource().NextKey());
-            _socket.Send(writer.WrittenSpan);
-            _socket.Shutdown(SocketShutdown.Send);
+            socket.Send(writer.WrittenSpan);
+            socket.Shutdown(SocketShutdown.Send);
         }
         catch (SocketException)
         {
         }
 
-        _socket.Dispose();
+        socket.Dispose();
     }
 }

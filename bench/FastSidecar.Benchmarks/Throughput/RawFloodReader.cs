@@ -80,19 +80,5 @@ internal sealed class RawFloodReader : IDisposable
         return frames;
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            var writer = new ArrayBufferWriter<byte>(16);
-            FrameWriter.WriteClose(writer, 1000, default, mask: true, new MaskKeySource().NextKey());
-            _socket.Send(writer.WrittenSpan);
-            _socket.Shutdown(SocketShutdown.Send);
-        }
-        catch (SocketException)
-        {
-        }
-
-        _socket.Dispose();
-    }
+    public void Dispose() => RawSocketContender.SayGoodbye(_socket);
 }

@@ -1,10 +1,10 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using FastSidecar.Protocol;
 
 namespace FastSidecar.Benchmarks.Tls;
 
@@ -94,46 +94,18 @@ internal static class RawTlsFloodReader
         }
     }
 
-    /// <summary>An unmasked server frame at the start of <paramref name="data"/>, if whole: its total length and FIN bit.</summary>
+    /// <summary>A whole server frame at the start of <paramref name="data"/>, if there is one: its total length and FIN bit.</summary>
     private static bool TryFrame(ReadOnlySpan<byte> data, out int frameLength, out bool fin)
     {
         frameLength = 0;
         fin = false;
-        if (data.Length < 2)
+        if (!FrameHeader.TryRead(data, out FrameHeader header, out int headerLength) || data.Length - headerLength < header.PayloadLength)
         {
             return false;
         }
 
-        int header = 2;
-        long payload = data[1] & 0x7F;
-        if (payload == 126)
-        {
-            header = 4;
-            if (data.Length < header)
-            {
-                return false;
-            }
-
-            payload = BinaryPrimitives.ReadUInt16BigEndian(data[2..]);
-        }
-        else if (payload == 127)
-        {
-            header = 10;
-            if (data.Length < header)
-            {
-                return false;
-            }
-
-            payload = (long)BinaryPrimitives.ReadUInt64BigEndian(data[2..]);
-        }
-
-        if (data.Length < header + payload)
-        {
-            return false;
-        }
-
-        frameLength = header + (int)payload;
-        fin = (data[0] & 0x80) != 0;
+        frameLength = headerLength + (int)header.PayloadLength;
+        fin = header.Fin;
         return true;
     }
 }
