@@ -55,6 +55,7 @@ internal sealed partial class ClientConnection
         {
             _deliveredUnannounced = false;
             ReceiveQueue.Announce();
+            ArmQueueTrimIfGrown();
         }
     }
 
@@ -65,6 +66,7 @@ internal sealed partial class ClientConnection
     {
         if (!SendQueue.TryDequeue(out message))
         {
+            ArmQueueTrimIfGrown(); // once per drain: the queue is empty
             return false;
         }
 

@@ -344,6 +344,7 @@ internal sealed partial class ClientConnection : ISessionOwner, IUnrunWorkState
     {
         _end = WithEarlierConnections(end);
         _hasEnded = true;
+        StopQueueTrim();
         // The loop takes nothing from the send queue any more: release what is left now rather than holding it until
         // Exit (the queue completes below, so only a sender racing the completion can add more; Exit drains that).
         DrainSendQueue();

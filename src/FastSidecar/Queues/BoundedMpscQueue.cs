@@ -2,7 +2,8 @@ namespace FastSidecar.Queues;
 
 /// <summary>
 /// The application → loop queue: any number of sending threads, one consumer (the loop). Producers that find it
-/// full may block until the loop frees a slot; the loop never blocks.
+/// full may block until the loop frees a slot; the loop never blocks. Its storage follows the traffic: it starts
+/// with a small ring and grows, up to its capacity, only while producers outrun the consumer (see the growth part).
 /// </summary>
 /// <remarks>
 /// Thread-safety: <see cref="TryEnqueue"/>, <see cref="Enqueue(in T, TimeSpan)"/> and <see cref="Complete"/> from any thread;
@@ -11,29 +12,34 @@ namespace FastSidecar.Queues;
 /// caller rings after a successful enqueue. Completion is a flag checked before each enqueue, not a lock, so an
 /// enqueue racing <see cref="Complete"/> from another thread may still land; <see cref="TryDequeue"/> drains it.
 /// </remarks>
-internal sealed class BoundedMpscQueue<T>
+internal sealed partial class BoundedMpscQueue<T>
 {
-    // Null once recycled (see RecycleRing): any later use fails loudly instead of touching another owner's ring.
-    private MpscRing<T>? _ring;
     private readonly int _capacity;
     private readonly WaitSignal _space; // producers parked on a full ring wait here
     private volatile bool _completed;
 
-    /// <summary>Creates a queue of <paramref name="capacity"/> slots (a power of two); blocked producers wait as
-    /// <paramref name="waitPolicy"/> says (<see cref="WaitPolicy.Default"/> when null). With <paramref name="pooledRing"/> the ring comes from
-    /// <see cref="RingPool{TRing}"/> and may go back there through <see cref="RecycleRing"/>.</summary>
+    /// <summary>Creates a queue of at most <paramref name="capacity"/> items (a power of two); blocked producers wait as
+    /// <paramref name="waitPolicy"/> says (<see cref="WaitPolicy.Default"/> when null). With <paramref name="pooledRing"/> the first ring comes from
+    /// <see cref="RingPool{TRing}"/> and the last may go back there through <see cref="RecycleRing"/>.</summary>
     public BoundedMpscQueue(int capacity, WaitPolicy? waitPolicy = null, bool pooledRing = false)
     {
-        _ring = pooledRing ? RingPool<MpscRing<T>>.Rent(capacity) : new MpscRing<T>(capacity);
+        if (capacity < 2 || !System.Numerics.BitOperations.IsPow2(capacity))
+        {
+            throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "Capacity must be a power of two of at least 2.");
+        }
+
+        _initialSlots = Math.Min(InitialSlots, capacity);
+        MpscRing<T> ring = pooledRing ? RingPool<MpscRing<T>>.Rent(_initialSlots) : new MpscRing<T>(_initialSlots);
+        _head = ring;
+        _tail = ring;
+        _headAtLastEmpty = ring.HeadPosition;
+        _budget = new SlotBudget(capacity, _initialSlots);
         _capacity = capacity;
         _space = new WaitSignal(waitPolicy ?? WaitPolicy.Default);
     }
 
-    /// <summary>The number of slots.</summary>
+    /// <summary>The most items the queue holds at once.</summary>
     public int Capacity => _capacity;
-
-    /// <summary>Items queued right now (a snapshot).</summary>
-    public int Count => _ring?.Count ?? 0;
 
     /// <summary>Producers parked on a full queue right now (a snapshot, for diagnostics and tests).</summary>
     public int ParkedProducers => _space.ParkedCount;
@@ -42,7 +48,7 @@ internal sealed class BoundedMpscQueue<T>
     public bool IsCompleted => _completed;
 
     /// <summary>Adds <paramref name="item"/> if there is room and the queue is not completed. Never blocks.</summary>
-    public bool TryEnqueue(in T item) => !_completed && Ring.TryEnqueue(item);
+    public bool TryEnqueue(in T item) => !_completed && TryAdd(item);
 
     /// <summary>
     /// Adds <paramref name="item"/>, blocking while the queue is full for up to <paramref name="timeout"/>
@@ -56,7 +62,7 @@ internal sealed class BoundedMpscQueue<T>
             return QueueWaitResult.Completed;
         }
 
-        if (Ring.TryEnqueue(item))
+        if (TryAdd(item))
         {
             return QueueWaitResult.Success;
         }
@@ -86,7 +92,7 @@ internal sealed class BoundedMpscQueue<T>
             return QueueWaitResult.Completed;
         }
 
-        if (Ring.TryEnqueue(item))
+        if (TryAdd(item))
         {
             return QueueWaitResult.Success;
         }
@@ -108,7 +114,7 @@ internal sealed class BoundedMpscQueue<T>
             }
 
             // Try even when the wait timed out: the slot may have freed at the deadline.
-            if (Ring.TryEnqueue(item))
+            if (TryAdd(item))
             {
                 return QueueWaitResult.Success;
             }
@@ -131,7 +137,7 @@ internal sealed class BoundedMpscQueue<T>
     /// One consumer thread at a time.</summary>
     public bool TryDequeue(out T item)
     {
-        if (!Ring.TryDequeue(out item))
+        if (!Head.TryDequeue(out item) && !TryDequeueSlow(out item))
         {
             return false;
         }
@@ -150,8 +156,9 @@ internal sealed class BoundedMpscQueue<T>
     }
 
     /// <summary>
-    /// Gives a drained ring back to <see cref="RingPool{TRing}"/> for the next queue; false (and the ring stays, to be
-    /// collected with this queue) when it is not empty or the queue is not completed.
+    /// Gives a drained queue's ring back to <see cref="RingPool{TRing}"/> for the next queue (when it is still the small
+    /// first-size ring; a grown one gives its slot array to the pool of ring arrays); false (and the ring stays) when the queue is not empty or
+    /// not completed.
     /// </summary>
     /// <remarks>
     /// The caller must prove that no thread is inside, or can still enter, any member of this queue other than
@@ -160,18 +167,27 @@ internal sealed class BoundedMpscQueue<T>
     /// </remarks>
     public bool RecycleRing()
     {
-        MpscRing<T>? ring = _ring;
-        if (ring is null || !_completed || !ring.IsEmpty)
+        MpscRing<T>? head = _head;
+        MpscRing<T>? tail = _tail;
+        if (head is null || tail is null || !_completed || Count != 0)
         {
             return false;
         }
 
-        _ring = null;
-        RingPool<MpscRing<T>>.Return(ring);
+        _head = null;
+        _tail = null;
+        if (ReferenceEquals(head, tail) && !tail.IsFrozen && tail.Capacity == _initialSlots && tail.UsableSlots == tail.Capacity)
+        {
+            RingPool<MpscRing<T>>.Return(tail);
+        }
+        else if (ReferenceEquals(head, tail) && !tail.IsFrozen)
+        {
+            tail.Freeze(); // a grown ring: its slot array goes to the shared pool of ring arrays instead
+            tail.TryRetireSlots();
+        }
+
         return true;
     }
-
-    private MpscRing<T> Ring => _ring ?? ThrowRecycled();
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static MpscRing<T> ThrowRecycled() =>
@@ -179,6 +195,6 @@ internal sealed class BoundedMpscQueue<T>
 
     private readonly struct SpaceOrCompleted(BoundedMpscQueue<T> queue) : IWaitCondition
     {
-        public bool IsSatisfied => queue._completed || queue.Ring.Count < queue._capacity;
+        public bool IsSatisfied => queue._completed || queue.HasRoom;
     }
 }

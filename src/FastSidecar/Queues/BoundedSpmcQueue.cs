@@ -3,7 +3,8 @@ namespace FastSidecar.Queues;
 /// <summary>
 /// The loop → application queue: one producer (the loop), any number of consuming application threads that spin
 /// briefly and then park while it is empty. The producer never blocks and makes no system call unless a consumer is
-/// actually parked.
+/// actually parked. Its storage follows the traffic: it starts with a small ring and grows, up to its capacity, only
+/// while the loop outruns the application (see the growth part).
 /// </summary>
 /// <remarks>
 /// Thread-safety: <see cref="TryEnqueue"/> from one producer thread at a time; <see cref="TryDequeue"/>,
@@ -12,29 +13,33 @@ namespace FastSidecar.Queues;
 /// land, and stays drainable). After completion consumers first get the remaining items, then
 /// <see cref="QueueWaitResult.Completed"/>.
 /// </remarks>
-internal sealed class BoundedSpmcQueue<T>
+internal sealed partial class BoundedSpmcQueue<T>
 {
-    // Null once recycled (see RecycleRing): any later use fails loudly instead of touching another owner's ring.
-    private SpmcRing<T>? _ring;
     private readonly int _capacity;
     private readonly WaitSignal _items; // consumers parked on an empty ring wait here
     private volatile bool _completed;
 
-    /// <summary>Creates a queue of <paramref name="capacity"/> slots (a power of two); waiting consumers wait as
-    /// <paramref name="waitPolicy"/> says (<see cref="WaitPolicy.Default"/> when null). With <paramref name="pooledRing"/> the ring comes from
-    /// <see cref="RingPool{TRing}"/> and may go back there through <see cref="RecycleRing"/>.</summary>
+    /// <summary>Creates a queue of at most <paramref name="capacity"/> items (a power of two); waiting consumers wait as
+    /// <paramref name="waitPolicy"/> says (<see cref="WaitPolicy.Default"/> when null). With <paramref name="pooledRing"/> the first ring comes from
+    /// <see cref="RingPool{TRing}"/> and the last may go back there through <see cref="RecycleRing"/>.</summary>
     public BoundedSpmcQueue(int capacity, WaitPolicy? waitPolicy = null, bool pooledRing = false)
     {
-        _ring = pooledRing ? RingPool<SpmcRing<T>>.Rent(capacity) : new SpmcRing<T>(capacity);
+        if (capacity < 2 || !System.Numerics.BitOperations.IsPow2(capacity))
+        {
+            throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "Capacity must be a power of two of at least 2.");
+        }
+
+        _initialSlots = Math.Min(BoundedMpscQueue<T>.InitialSlots, capacity);
+        SpmcRing<T> ring = pooledRing ? RingPool<SpmcRing<T>>.Rent(_initialSlots) : new SpmcRing<T>(_initialSlots);
+        _head = ring;
+        _tail = ring;
+        _budget = new SlotBudget(capacity, _initialSlots);
         _capacity = capacity;
         _items = new WaitSignal(waitPolicy ?? WaitPolicy.Default);
     }
 
-    /// <summary>The number of slots.</summary>
+    /// <summary>The most items the queue holds at once.</summary>
     public int Capacity => _capacity;
-
-    /// <summary>Items queued right now (a snapshot).</summary>
-    public int Count => _ring?.Count ?? 0;
 
     /// <summary>Consumers parked on an empty queue right now (a snapshot, for diagnostics and tests).</summary>
     public int ParkedConsumers => _items.ParkedCount;
@@ -46,13 +51,14 @@ internal sealed class BoundedSpmcQueue<T>
     /// if one is parked. Never blocks. One producer thread at a time.</summary>
     public bool TryEnqueue(in T item)
     {
-        if (_completed || !Ring.TryEnqueue(item))
+        if (_completed || !TryAdd(item))
         {
             return false;
         }
 
         // The ring published the item with a release store; Notify fences before reading the parked count.
         _items.Notify();
+        SampleDepth();
         return true;
     }
 
@@ -64,7 +70,7 @@ internal sealed class BoundedSpmcQueue<T>
     /// </summary>
     public bool TryEnqueueUnannounced(in T item)
     {
-        if (_completed || !Ring.TryEnqueue(item))
+        if (_completed || !TryAdd(item))
         {
             return false;
         }
@@ -80,10 +86,14 @@ internal sealed class BoundedSpmcQueue<T>
     /// <summary>Wakes one parked consumer, if any, for items added by <see cref="TryEnqueueUnannounced"/>.</summary>
     /// <remarks>Notify fences before it reads the parked count, so a consumer that announced itself before our last
     /// publication is seen here, and one that announces itself later sees the items in its re-check.</remarks>
-    public void Announce() => _items.Notify();
+    public void Announce()
+    {
+        _items.Notify();
+        SampleDepth(); // once per burst: the queue's depth when the producer stops for now
+    }
 
     /// <summary>Takes the oldest item, if any. Never blocks.</summary>
-    public bool TryDequeue(out T item) => Ring.TryDequeue(out item);
+    public bool TryDequeue(out T item) => Head.TryDequeue(out item) || TryDequeueSlow(out item);
 
     /// <summary>
     /// Takes the oldest item, spinning and then parking while the queue is empty, for up to
@@ -93,7 +103,7 @@ internal sealed class BoundedSpmcQueue<T>
     public QueueWaitResult Dequeue(out T item, TimeSpan timeout)
     {
         WaitSignal.ValidateTimeout(timeout);
-        if (Ring.TryDequeue(out item))
+        if (TryDequeue(out item))
         {
             return QueueWaitResult.Success;
         }
@@ -119,7 +129,7 @@ internal sealed class BoundedSpmcQueue<T>
             return QueueWaitResult.Canceled;
         }
 
-        if (Ring.TryDequeue(out item))
+        if (TryDequeue(out item))
         {
             return QueueWaitResult.Success;
         }
@@ -135,7 +145,7 @@ internal sealed class BoundedSpmcQueue<T>
         while (true)
         {
             bool ready = _items.Wait(condition, deadline);
-            if (Ring.TryDequeue(out item))
+            if (TryDequeue(out item))
             {
                 return QueueWaitResult.Success;
             }
@@ -144,7 +154,7 @@ internal sealed class BoundedSpmcQueue<T>
             // empty ring here means drained for good.
             if (_completed)
             {
-                return Ring.TryDequeue(out item) ? QueueWaitResult.Success : QueueWaitResult.Completed;
+                return TryDequeue(out item) ? QueueWaitResult.Success : QueueWaitResult.Completed;
             }
 
             if (!ready)
@@ -170,8 +180,9 @@ internal sealed class BoundedSpmcQueue<T>
     }
 
     /// <summary>
-    /// Gives a drained ring back to <see cref="RingPool{TRing}"/> for the next queue; false (and the ring stays, to be
-    /// collected with this queue) when it is not empty or the queue is not completed.
+    /// Gives a drained queue's ring back to <see cref="RingPool{TRing}"/> for the next queue (when it is still the small
+    /// first-size ring; a grown one gives its slot array to the pool of ring arrays); false (and the ring stays) when the queue is not empty or
+    /// not completed.
     /// </summary>
     /// <remarks>
     /// The caller must prove that no thread is inside, or can still enter, any member of this queue other than
@@ -180,18 +191,27 @@ internal sealed class BoundedSpmcQueue<T>
     /// </remarks>
     public bool RecycleRing()
     {
-        SpmcRing<T>? ring = _ring;
-        if (ring is null || !_completed || !ring.IsEmpty)
+        SpmcRing<T>? head = _head;
+        SpmcRing<T>? tail = _tail;
+        if (head is null || tail is null || !_completed || Count != 0)
         {
             return false;
         }
 
-        _ring = null;
-        RingPool<SpmcRing<T>>.Return(ring);
+        _head = null;
+        _tail = null;
+        if (ReferenceEquals(head, tail) && !tail.IsFrozen && tail.Capacity == _initialSlots && tail.UsableSlots == tail.Capacity)
+        {
+            RingPool<SpmcRing<T>>.Return(tail);
+        }
+        else if (ReferenceEquals(head, tail) && !tail.IsFrozen)
+        {
+            tail.Freeze(); // a grown ring: its slot array goes to the shared pool of ring arrays instead
+            tail.TryRetireSlots();
+        }
+
         return true;
     }
-
-    private SpmcRing<T> Ring => _ring ?? ThrowRecycled();
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static SpmcRing<T> ThrowRecycled() =>
@@ -199,6 +219,6 @@ internal sealed class BoundedSpmcQueue<T>
 
     private readonly struct ItemsOrCompleted(BoundedSpmcQueue<T> queue) : IWaitCondition
     {
-        public bool IsSatisfied => !queue.Ring.IsEmpty || queue._completed;
+        public bool IsSatisfied => queue.Count > 0 || queue._completed;
     }
 }

@@ -10,8 +10,20 @@ namespace FastSidecar.Queues;
 /// Thread-safety: any number of threads may call <see cref="TryEnqueue"/>; only one thread at a time may call
 /// <see cref="TryDequeue"/>.
 /// </remarks>
-internal sealed class MpscRing<T>(int capacity) : SequencedRing<T>(capacity), IPoolableRing<MpscRing<T>>
+internal sealed class MpscRing<T>(int capacity, int usableSlots, bool rentSlots) : SequencedRing<T>(capacity, usableSlots, rentSlots), IPoolableRing<MpscRing<T>>
 {
+    /// <summary>Creates a ring whose every slot takes items.</summary>
+    public MpscRing(int capacity)
+        : this(capacity, capacity, rentSlots: false)
+    {
+    }
+
+    /// <summary>
+    /// The ring a growing or shrinking queue moved on to after freezing this one; null while this one is the newest.
+    /// Written once (release) by whoever replaces the ring, read (acquire) by consumers that drained this one.
+    /// </summary>
+    public MpscRing<T>? Next;
+
     /// <inheritdoc/>
     public static MpscRing<T> Create(int capacity) => new(capacity);
 

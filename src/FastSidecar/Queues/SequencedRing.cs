@@ -24,7 +24,7 @@ namespace FastSidecar.Queues;
 /// sees "full" or "empty" rather than blocking.
 /// </para>
 /// </remarks>
-internal abstract class SequencedRing<T>
+internal abstract partial class SequencedRing<T>
 {
     private struct Slot
     {
@@ -32,29 +32,62 @@ internal abstract class SequencedRing<T>
         public T Item;
     }
 
+    // Added to the tail to freeze a ring (see Freeze): far above any position a ring reaches, so a frozen tail is
+    // recognisable by its size alone, and every filler's sequence check fails against it.
+    private const long FreezeOffset = 1L << 62;
+
     private readonly Slot[] _slots;
     private readonly long _mask;
-    private PaddedLong _tail; // next position to fill
+    private PaddedLong _tail; // next position to fill; plus FreezeOffset once frozen
     private PaddedLong _head; // next position to take
+    private int _usableSlots; // slots not blocked (see the constructor); Interlocked, read by the owning queue's accounting
 
     /// <summary>Creates a ring of <paramref name="capacity"/> slots, a power of two of at least 2.</summary>
     protected SequencedRing(int capacity)
+        : this(capacity, capacity)
+    {
+    }
+
+    /// <summary>
+    /// Creates a ring of <paramref name="capacity"/> slots of which only the first <paramref name="usableSlots"/> take
+    /// items until <see cref="ReleaseBlockedSlots"/> opens more: a growing queue allocates a ring at its next size
+    /// while an older ring still holds items, and the blocked slots keep the two together within the queue's bound.
+    /// </summary>
+    protected SequencedRing(int capacity, int usableSlots)
+        : this(capacity, usableSlots, rentSlots: false)
+    {
+    }
+
+    /// <summary>
+    /// As <see cref="SequencedRing{T}(int, int)"/>; with <paramref name="rentSlots"/> the slot array comes from the
+    /// shared pool of retired rings' arrays (see <see cref="TryRetireSlots"/>), so a queue that grows again after
+    /// warm-up allocates only this small ring object.
+    /// </summary>
+    protected SequencedRing(int capacity, int usableSlots, bool rentSlots)
     {
         if (capacity < 2 || !BitOperations.IsPow2(capacity))
         {
             throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "Capacity must be a power of two of at least 2.");
         }
 
-        _slots = new Slot[capacity];
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(usableSlots);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(usableSlots, capacity);
+        _slots = rentSlots ? SlotArrays.Rent(capacity) : new Slot[capacity];
         _mask = capacity - 1;
+        _usableSlots = usableSlots;
         for (int i = 0; i < capacity; i++)
         {
-            _slots[i].Sequence = i;
+            // A blocked slot carries the sequence of a slot still full from the lap before position 0: fillers find
+            // the ring full there, takers find it empty.
+            _slots[i].Sequence = i < usableSlots ? i : i - capacity;
         }
     }
 
     /// <summary>The number of slots.</summary>
     public int Capacity => _slots.Length;
+
+    /// <summary>Slots that take items: <see cref="Capacity"/> unless some are still blocked.</summary>
+    public int UsableSlots => Volatile.Read(ref _usableSlots);
 
     /// <summary>An instantaneous, possibly stale count of items; exact only when no thread is filling or taking.</summary>
     public int Count
@@ -63,13 +96,79 @@ internal abstract class SequencedRing<T>
         {
             // Head first: a head read after the tail could pass it and give a negative count.
             long head = Volatile.Read(ref _head.Value);
-            long count = Volatile.Read(ref _tail.Value) - head;
+            long count = Unfrozen(Volatile.Read(ref _tail.Value)) - head;
             return (int)Math.Clamp(count, 0, _slots.Length);
         }
     }
 
     /// <summary>True when a taker would find nothing (a snapshot).</summary>
-    public bool IsEmpty => Volatile.Read(ref _head.Value) >= Volatile.Read(ref _tail.Value);
+    public bool IsEmpty => Volatile.Read(ref _head.Value) >= Unfrozen(Volatile.Read(ref _tail.Value));
+
+    /// <summary>True once <see cref="Freeze"/> has run (and no <see cref="Unfreeze"/> since).</summary>
+    public bool IsFrozen => Volatile.Read(ref _tail.Value) >= FreezeOffset;
+
+    /// <summary>
+    /// True when the ring is frozen and every position claimed before the freeze has been taken: nothing will ever be
+    /// taken from it again. A filler that claimed a position before the freeze and has not yet written its item keeps
+    /// this false until the item is written and taken.
+    /// </summary>
+    public bool IsDrainedAfterFreeze
+    {
+        get
+        {
+            long tail = Volatile.Read(ref _tail.Value);
+            return tail >= FreezeOffset && Volatile.Read(ref _head.Value) >= tail - FreezeOffset;
+        }
+    }
+
+    /// <summary>The next position to take (a snapshot); a consumer measures how much it took between two looks.</summary>
+    public long HeadPosition => Volatile.Read(ref _head.Value);
+
+    /// <summary>
+    /// Closes the ring to fillers for good (or until <see cref="Unfreeze"/>): the tail jumps by a fixed offset in one
+    /// atomic add, so every claim after the add fails its sequence check (the ring looks full) and every claim racing it
+    /// fails its compare-and-swap. Positions claimed before the add stay valid and are taken as usual.
+    /// </summary>
+    /// <remarks>The owner serializes freezing and unfreezing (a lock, or its single producer).</remarks>
+    public void Freeze()
+    {
+        Debug.Assert(!IsFrozen);
+        Interlocked.Add(ref _tail.Value, FreezeOffset);
+    }
+
+    /// <summary>
+    /// Reopens a frozen ring. Safe only while no filler claimed anything since the freeze (none could) and the ring is
+    /// still the one fillers are directed to: a filler that read the tail before the freeze then finds exactly the
+    /// state it read, as if the freeze had never happened.
+    /// </summary>
+    public void Unfreeze()
+    {
+        Debug.Assert(IsFrozen);
+        Interlocked.Add(ref _tail.Value, -FreezeOffset);
+    }
+
+    /// <summary>
+    /// Opens up to <paramref name="count"/> blocked slots (lowest first); returns how many it opened. Safe while
+    /// fillers run: a blocked slot lies beyond every position a filler could have claimed, so publishing its first-lap
+    /// sequence is all it takes. One thread at a time.
+    /// </summary>
+    public int ReleaseBlockedSlots(int count)
+    {
+        int usable = Volatile.Read(ref _usableSlots);
+        int opened = Math.Min(count, _slots.Length - usable);
+        for (int i = usable; i < usable + opened; i++)
+        {
+            Volatile.Write(ref _slots[i].Sequence, i);
+        }
+
+        Interlocked.Add(ref _usableSlots, opened);
+        return opened;
+    }
+
+    /// <summary>Takes this ring's slots out of its owner's account, once: the first caller gets them, later callers 0.</summary>
+    public int TakeSlotsForAccounting() => Interlocked.Exchange(ref _usableSlots, 0);
+
+    private static long Unfrozen(long tail) => tail >= FreezeOffset ? tail - FreezeOffset : tail;
 
     /// <summary>Fills the next position unless the ring is full; any number of threads at once.</summary>
     protected bool TryEnqueueShared(in T item)

@@ -9,8 +9,20 @@ namespace FastSidecar.Queues;
 /// <see cref="SequencedRing{T}"/>). Thread-safety: only one thread at a time may call <see cref="TryEnqueue"/>; any
 /// number may call <see cref="TryDequeue"/>.
 /// </remarks>
-internal sealed class SpmcRing<T>(int capacity) : SequencedRing<T>(capacity), IPoolableRing<SpmcRing<T>>
+internal sealed class SpmcRing<T>(int capacity, int usableSlots, bool rentSlots) : SequencedRing<T>(capacity, usableSlots, rentSlots), IPoolableRing<SpmcRing<T>>
 {
+    /// <summary>Creates a ring whose every slot takes items.</summary>
+    public SpmcRing(int capacity)
+        : this(capacity, capacity, rentSlots: false)
+    {
+    }
+
+    /// <summary>
+    /// The ring a growing or shrinking queue moved on to after freezing this one; null while this one is the newest.
+    /// Written once (release) by whoever replaces the ring, read (acquire) by consumers that drained this one.
+    /// </summary>
+    public SpmcRing<T>? Next;
+
     /// <inheritdoc/>
     public static SpmcRing<T> Create(int capacity) => new(capacity);
 
