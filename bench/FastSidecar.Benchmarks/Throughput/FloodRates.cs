@@ -37,12 +37,14 @@ internal static class FloodRates
     public const int Batch = 32_768;
     private const int BatchCallLimit = 4096;
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
-    private static readonly int[] s_sizes = [64, 1024];
+    private static int[] s_sizes = [64, 1024];
     private static readonly byte[] s_buffer = new byte[64 * 1024]; // ClientWebSocket's one reused receive buffer
     private static readonly string[] s_contenders = ["ClientWebSocket ReceiveAsync", "Sidecar Receive", "Sidecar ReceiveBatch", "raw floor"];
 
     private static WaitStrategy s_wait = WaitStrategy.SpinThenPark;
     private static int[] s_only = [0, 1, 2, 3];
+    private static bool s_trace;
+    private static bool s_splitCores; // the sidecar's loop pinned to core 1, the application thread to core 0
 
     private sealed record Trial(double MessagesPerSecond, double BytesPerMessage, double CpuNanosecondsPerMessage);
 
@@ -66,6 +68,9 @@ internal static class FloodRates
                 case "--only": s_only = args[i + 1].Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray(); break;
                 case "--wait": s_wait = Enum.Parse<WaitStrategy>(args[i + 1]); break;
                 case "--sample-allocations": sampleAllocations = bool.Parse(args[i + 1]); break;
+                case "--trace": s_trace = bool.Parse(args[i + 1]); break;
+                case "--split-cores": s_splitCores = bool.Parse(args[i + 1]); break;
+                case "--sizes": s_sizes = args[i + 1].Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray(); break;
                 default: throw new ArgumentException($"Unknown option {args[i]}.");
             }
         }
@@ -151,7 +156,14 @@ internal static class FloodRates
         using var client = new ClientWebSocket();
         client.Options.KeepAliveInterval = TimeSpan.Zero;
         client.ConnectAsync(uri, CancellationToken.None).GetAwaiter().GetResult();
-        SidecarWebSocket sidecar = SidecarWebSocket.Connect(uri, new SidecarOptions { WaitStrategy = s_wait });
+        // --split-cores: the placement in which the loop and the application thread run side by side on two cores.
+        using SidecarLoop? pinnedLoop = s_splitCores ? new SidecarLoop(new SidecarLoopOptions { WaitStrategy = s_wait, ProcessorAffinity = 1 }) : null;
+        if (s_splitCores && !FastSidecar.Loop.Interop.LinuxAffinity.TryPinCurrentThread(0))
+        {
+            throw new InvalidOperationException("Could not pin the application thread to core 0.");
+        }
+
+        SidecarWebSocket sidecar = SidecarWebSocket.Connect(uri, new SidecarOptions { WaitStrategy = s_wait, Loop = pinnedLoop });
         using var raw = new RawFloodReader(uri, request);
         var results = new List<Trial>[s_contenders.Length];
         for (int c = 0; c < results.Length; c++)
@@ -177,7 +189,13 @@ internal static class FloodRates
                 ];
                 foreach (int c in s_only)
                 {
-                    results[c].Add(Measure(messages, floods[c]));
+                    FloodTrace? trace = s_trace && c is 1 or 2 ? FloodTrace.Start(sidecar) : null;
+                    Trial trial = Measure(messages, floods[c]);
+                    results[c].Add(trial);
+                    if (trace is not null)
+                    {
+                        Console.WriteLine(trace.Stop(s_contenders[c], messages, messages / trial.MessagesPerSecond));
+                    }
                 }
             }
         }

@@ -353,6 +353,7 @@ internal sealed partial class ClientConnection : ISessionOwner, IUnrunWorkState
         // completed queue and calls Exit at once must find the session ended, not still closing.
         Settled.Set();
 
+        ReceiveQueue.Announce(); // messages of the current burst not yet published go before the end
         TryEnqueueNotices(); // a notice still waiting for room goes before the end, if it fits now
         // Completing wakes blocked senders (they throw) and receivers (they drain what arrived, then throw).
         SendQueue.Complete();

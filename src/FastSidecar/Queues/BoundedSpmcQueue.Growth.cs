@@ -63,6 +63,20 @@ internal sealed partial class BoundedSpmcQueue<T>
     }
 
     /// <summary>Producer: the tail ring is full. Grows the queue if the budget allows.</summary>
+    private bool TryAddDeferred(in T item, out bool published)
+    {
+        SpmcRing<T> tail = _tail ?? ThrowRecycled();
+        if (tail.TryEnqueueDeferred(item, out published))
+        {
+            return true;
+        }
+
+        // Full: what is waiting must become visible, or no consumer could ever make room.
+        tail.PublishDeferred();
+        published = true;
+        return TryAddSlow(tail, item);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool TryAddSlow(SpmcRing<T> tail, in T item)
     {
@@ -87,6 +101,7 @@ internal sealed partial class BoundedSpmcQueue<T>
 
     private void Replace(SpmcRing<T> tail, SpmcRing<T> next)
     {
+        tail.PublishDeferred(); // a frozen ring takes no more publications
         tail.Freeze();
         Volatile.Write(ref tail.Next, next);
         Volatile.Write(ref _tail, next);

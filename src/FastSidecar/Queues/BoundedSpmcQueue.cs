@@ -44,6 +44,9 @@ internal sealed partial class BoundedSpmcQueue<T>
     /// <summary>Consumers parked on an empty queue right now (a snapshot, for diagnostics and tests).</summary>
     public int ParkedConsumers => _items.ParkedCount;
 
+    /// <summary>How many consumer waits have parked so far (after their spin), for diagnostics and benchmarks.</summary>
+    public long ConsumerParks => _items.Parks;
+
     /// <summary>True once <see cref="Complete"/> has been called.</summary>
     public bool IsCompleted => _completed;
 
@@ -63,19 +66,21 @@ internal sealed partial class BoundedSpmcQueue<T>
     }
 
     /// <summary>
-    /// Adds <paramref name="item"/> like <see cref="TryEnqueue"/> without the fence of a wake-up check: a consumer seen
-    /// parked by a plain read is woken at once (so it works while the rest of a burst is produced); one that is parking
-    /// at this moment is seen only by <see cref="Announce"/>, which the producer must call before it stops producing for
-    /// now. Lets a burst of items cost one fenced wake-up check instead of one per item.
+    /// Adds <paramref name="item"/> like <see cref="TryEnqueue"/>, but visible to consumers only once a chunk of
+    /// <see cref="SequencedRing{T}.PublishChunk"/> items is filled or <see cref="Announce"/> is called, which the producer
+    /// must do before it stops producing for now. A consumer seen parked by a plain read is woken at each chunk (so it
+    /// works while the rest of a burst is produced); one that is parking at this moment is seen only by
+    /// <see cref="Announce"/>. A burst of items costs one fenced wake-up check, and a consumer that keeps up with the
+    /// producer takes whole chunks instead of contending for each slot's cache line (see <see cref="SpmcRing{T}.TryEnqueueDeferred"/>).
     /// </summary>
     public bool TryEnqueueUnannounced(in T item)
     {
-        if (_completed || !TryAdd(item))
+        if (_completed || !TryAddDeferred(item, out bool published))
         {
             return false;
         }
 
-        if (_items.HasUnsignalledWaiter)
+        if (published && _items.HasUnsignalledWaiter)
         {
             _items.Notify();
         }
@@ -83,11 +88,12 @@ internal sealed partial class BoundedSpmcQueue<T>
         return true;
     }
 
-    /// <summary>Wakes one parked consumer, if any, for items added by <see cref="TryEnqueueUnannounced"/>.</summary>
+    /// <summary>Publishes the items added by <see cref="TryEnqueueUnannounced"/> and wakes one parked consumer, if any.</summary>
     /// <remarks>Notify fences before it reads the parked count, so a consumer that announced itself before our last
     /// publication is seen here, and one that announces itself later sees the items in its re-check.</remarks>
     public void Announce()
     {
+        _tail?.PublishDeferred();
         _items.Notify();
         SampleDepth(); // once per burst: the queue's depth when the producer stops for now
     }

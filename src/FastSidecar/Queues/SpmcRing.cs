@@ -29,6 +29,10 @@ internal sealed class SpmcRing<T>(int capacity, int usableSlots, bool rentSlots)
     /// <summary>Adds <paramref name="item"/> unless the ring is full. Only one producer thread at a time.</summary>
     public bool TryEnqueue(in T item) => TryEnqueueExclusive(item);
 
+    /// <summary>Adds <paramref name="item"/> unless the ring is full, publishing it with the next chunk or the next
+    /// <see cref="SequencedRing{T}.PublishDeferred"/>. Only one producer thread at a time.</summary>
+    public bool TryEnqueueDeferred(in T item, out bool published) => TryEnqueueExclusiveDeferred(item, out published);
+
     /// <summary>Takes the oldest item, if any. Safe from any number of threads.</summary>
     public bool TryDequeue(out T item) => TryDequeueShared(out item);
 }

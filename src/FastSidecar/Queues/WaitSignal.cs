@@ -57,6 +57,7 @@ internal sealed class WaitSignal
     // Waiters between announcing (under _gate) and leaving are counted exactly once, in one of two places:
     private int _unsignalled; // ...here while no pulse has been sent on their behalf; read lock-free by notifiers
     private int _signalled;   // ...here once a notifier pulsed for them (written under _gate only)
+    private long _parks;      // waits that blocked (written under _gate only): for diagnostics and benchmarks
 
     /// <summary>Creates a signal whose waiters spin as <paramref name="policy"/> says before they park.</summary>
     public WaitSignal(WaitPolicy policy)
@@ -70,6 +71,9 @@ internal sealed class WaitSignal
 
     /// <summary>The number of threads parked (or about to park, or just woken) right now; a snapshot.</summary>
     public int ParkedCount => Volatile.Read(ref _unsignalled) + Volatile.Read(ref _signalled);
+
+    /// <summary>How many waits have gone past the spin and parked so far, all waiters together.</summary>
+    public long Parks => Volatile.Read(ref _parks);
 
     /// <summary>
     /// True when a waiter has parked and no pulse was sent for it yet, read without a fence: a cheap early look for a
@@ -181,6 +185,7 @@ internal sealed class WaitSignal
         {
             // Full fence: the announcement is visible before the re-check below reads the shared state.
             Interlocked.Increment(ref _unsignalled);
+            _parks++;
             try
             {
                 while (true)

@@ -21,6 +21,12 @@ internal sealed partial class WebSocketSession
     // 1 while a resume is posted and not yet run, so a burst of dequeues posts once.
     private int _resumePosted;
 
+    // Times reading stopped for a full receive queue. Written by the loop only (Volatile), read by diagnostics.
+    private long _receivePauses;
+
+    /// <summary>Any thread: how many times the session has stopped reading because the application's queue was full.</summary>
+    public long ReceivePauses => Volatile.Read(ref _receivePauses);
+
     /// <summary>Any thread: true while the session has stopped reading because the application's queue was full.</summary>
     public bool IsReceivePaused => Volatile.Read(ref _receivePaused) != 0;
 
@@ -225,6 +231,7 @@ internal sealed partial class WebSocketSession
             return;
         }
 
+        Volatile.Write(ref _receivePauses, _receivePauses + 1);
         SetInterest(WriteInterestIfPending()); // stop reading: TCP flow control now slows the peer down
     }
 
