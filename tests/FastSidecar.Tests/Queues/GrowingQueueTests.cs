@@ -410,8 +410,14 @@ public class GrowingQueueTests
         int perProducer = capacity >= producers * 4 ? 100_000 : 3_000;
         var queue = new BoundedMpscQueue<Item>(capacity);
         int maxRing = 0;
-        int shrinks = 0;
+        bool shrankInTheQuietPeriod = false;
         var threads = new Thread[producers];
+
+        // Halfway, every producer waits until the consumer has drained the queue and let two trim ticks pass: a quiet
+        // period no schedule can take away, so the shrink is checked in every run and the producers resume on the
+        // smaller ring. Before and after it, trim ticks race the producers as they happen to fall.
+        using var halfway = new CountdownEvent(producers);
+        using var resume = new ManualResetEventSlim();
         for (int p = 0; p < producers; p++)
         {
             int producer = p;
@@ -419,6 +425,12 @@ public class GrowingQueueTests
             {
                 for (int s = 0; s < perProducer; s++)
                 {
+                    if (s == perProducer / 2)
+                    {
+                        halfway.Signal();
+                        Assert.True(resume.Wait(JoinLimit), "the consumer never ended the quiet period");
+                    }
+
                     Assert.Equal(QueueWaitResult.Success, queue.Enqueue(new Item(producer, s), JoinLimit));
                 }
             }) { IsBackground = true };
@@ -429,15 +441,41 @@ public class GrowingQueueTests
             thread.Start();
         }
 
+        bool grows = capacity > BoundedMpscQueue<Item>.InitialSlots;
+        if (grows)
+        {
+            // The consumer starts late, so the producers grow the queue in every run, whatever the scheduler does later.
+            Assert.True(
+                SpinWait.SpinUntil(() => queue.Count >= capacity / 2 || halfway.IsSet, JoinLimit),
+                "the producers never filled half the queue");
+        }
+
         var expected = new int[producers];
         long taken = 0;
         long total = (long)producers * perProducer;
         var random = new Random(7);
-        int lastRing = queue.CurrentRingSize;
         var deadline = System.Diagnostics.Stopwatch.StartNew();
         while (taken < total)
         {
             Assert.True(deadline.Elapsed < JoinLimit, $"{taken} of {total} items arrived before the limit");
+            if (halfway.IsSet && !resume.IsSet)
+            {
+                while (queue.TryDequeue(out Item item))
+                {
+                    Assert.Equal(expected[item.Producer], item.Sequence);
+                    expected[item.Producer]++;
+                    taken++;
+                }
+
+                int grown = queue.CurrentRingSize;
+                maxRing = Math.Max(maxRing, grown);
+                queue.TrimIfQuiet(); // the period that ends here held the drain: too busy to shrink
+                Assert.False(queue.TryDequeue(out _));
+                queue.TrimIfQuiet(); // a whole period with nothing taken
+                shrankInTheQuietPeriod = queue.CurrentRingSize < grown;
+                resume.Set();
+            }
+
             // Alternate stalls (producers fill and grow the queue) with runs of small drains and trims (which shrink it).
             if (random.Next(64) == 0)
             {
@@ -458,10 +496,7 @@ public class GrowingQueueTests
                 queue.TrimIfQuiet(); // found empty: a trim tick races the producers that grow the queue
             }
 
-            int ring = queue.CurrentRingSize;
-            maxRing = Math.Max(maxRing, ring);
-            shrinks += ring < lastRing ? 1 : 0;
-            lastRing = ring;
+            maxRing = Math.Max(maxRing, queue.CurrentRingSize);
         }
 
         foreach (Thread thread in threads)
@@ -474,7 +509,7 @@ public class GrowingQueueTests
         if (capacity > BoundedMpscQueue<Item>.InitialSlots)
         {
             Assert.True(maxRing > BoundedMpscQueue<Item>.InitialSlots, "the queue never grew");
-            Assert.True(shrinks > 0, "the queue never shrank");
+            Assert.True(shrankInTheQuietPeriod, "a quiet period did not shrink the grown queue");
         }
     }
 
@@ -558,8 +593,15 @@ public class GrowingQueueTests
                     Thread.Yield();
                 }
 
+                // The first tick closes a period that held the last burst; the next ones find a whole period with
+                // nothing enqueued, and shrink as soon as a consumer has moved onto the producers' ring.
                 int before = queue.CurrentRingSize;
-                queue.TrimIfQuiet();
+                for (int tick = 0; tick < 1_000 && queue.CurrentRingSize == before; tick++)
+                {
+                    queue.TrimIfQuiet();
+                    Thread.Yield();
+                }
+
                 shrinks += queue.CurrentRingSize < before ? 1 : 0;
             }
 
