@@ -13,13 +13,13 @@ namespace FastSidecar.Benchmarks.Lifecycle;
 
 /// <summary>
 /// Connection lifecycle side by side against the three peers: <c>lifecycle [--cycles N] [--block N] [--runs N] [--out DIR]</c>.
-/// Per peer, three contenders take turns block by block in a rotating order: <c>ClientWebSocket</c> (<c>ConnectAsync</c>,
+/// Per peer, four contenders take turns block by block in a rotating order: <c>ClientWebSocket</c> (<c>ConnectAsync</c>,
 /// <c>CloseAsync</c>, blocked on), <see cref="SidecarWebSocket"/> with a loop of its own (default options: a loop thread
-/// started at connect and joined by <c>Exit</c>), and <see cref="SidecarWebSocket"/> on one <see cref="SidecarLoop"/>
+/// started at connect and joined by <c>Exit</c>), <see cref="SidecarWebSocket"/> on one <see cref="SidecarLoop"/>
 /// shared by every connection, and the <see cref="RawCycleFloor"/> (one thread, one blocking socket, nothing but the
-/// bytes of the two handshakes), which bounds what any client can reach against that peer. Each cycle's connect and close are timed separately; the cycle rate is cycles over the
-/// wall time of the blocks, so it also holds whatever the cycle leaves to the next one (a thread still exiting, a
-/// collection).
+/// bytes of the two handshakes), which bounds what any client can reach against that peer. Each cycle's connect and
+/// close are timed separately; the cycle rate is cycles over the wall time of the blocks, so it also holds whatever
+/// the cycle leaves to the next one (a thread still exiting, a collection).
 /// </summary>
 internal static class LifecycleRunner
 {
