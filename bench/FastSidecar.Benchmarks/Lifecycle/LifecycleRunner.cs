@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -12,16 +13,17 @@ namespace FastSidecar.Benchmarks.Lifecycle;
 
 /// <summary>
 /// Connection lifecycle side by side against the three peers: <c>lifecycle [--cycles N] [--block N] [--runs N] [--out DIR]</c>.
-/// Per peer, three contenders take turns block by block in a rotating order: <c>ClientWebSocket</c> (<c>ConnectAsync</c>,
+/// Per peer, four contenders take turns block by block in a rotating order: <c>ClientWebSocket</c> (<c>ConnectAsync</c>,
 /// <c>CloseAsync</c>, blocked on), <see cref="SidecarWebSocket"/> with a loop of its own (default options: a loop thread
-/// started at connect and joined by <c>Exit</c>), and <see cref="SidecarWebSocket"/> on one <see cref="SidecarLoop"/>
-/// shared by every connection. Each cycle's connect and close are timed separately; the cycle rate is cycles over the
-/// wall time of the blocks, so it also holds whatever the cycle leaves to the next one (a thread still exiting, a
-/// collection).
+/// started at connect and joined by <c>Exit</c>), <see cref="SidecarWebSocket"/> on one <see cref="SidecarLoop"/>
+/// shared by every connection, and the <see cref="RawCycleFloor"/> (one thread, one blocking socket, nothing but the
+/// bytes of the two handshakes), which bounds what any client can reach against that peer. Each cycle's connect and
+/// close are timed separately; the cycle rate is cycles over the wall time of the blocks, so it also holds whatever
+/// the cycle leaves to the next one (a thread still exiting, a collection).
 /// </summary>
 internal static class LifecycleRunner
 {
-    private static readonly string[] s_contenders = ["ClientWebSocket", "Sidecar own loop", "Sidecar shared loop"];
+    private static readonly string[] s_contenders = ["ClientWebSocket", "Sidecar own loop", "Sidecar shared loop", "raw socket floor"];
 
     private static readonly JsonSerializerOptions s_json = new()
     {
@@ -60,15 +62,16 @@ internal static class LifecycleRunner
         for (int run = 1; run <= runs; run++)
         {
             report.AppendLine(Invariant($"## Run {run} (load average at start {MachineLoad.Now()})")).AppendLine();
-            report.AppendLine("| peer | contender | cycles/s | / CWS | connect p50 | connect p99 | close p50 | close p99 | close p50 / CloseAsync p50 | Exit not clean |");
+            report.AppendLine("| peer | contender | cycles/s | / CWS | connect p50 | connect p99 | close p50 | close p99 | close p50 / CloseAsync p50 | Exit not clean (floor: peer close not 1000) |");
             report.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
             foreach ((string peer, Uri uri) in peers.All)
             {
+                var floor = new RawCycleFloor(uri);
                 var measured = new Measurement[s_contenders.Length];
                 for (int c = 0; c < measured.Length; c++)
                 {
                     measured[c] = new Measurement();
-                    RunBlock(c, uri, own, shared, warmup, new Measurement()); // warm-up, per run: the peer may have been idle
+                    RunBlock(c, uri, floor, own, shared, warmup, new Measurement()); // warm-up, per run: the peer may have been idle
                 }
 
                 for (int done = 0, turn = 0; done < cycles; done += block, turn++)
@@ -76,7 +79,7 @@ internal static class LifecycleRunner
                     for (int k = 0; k < measured.Length; k++)
                     {
                         int c = (turn + k) % measured.Length;
-                        RunBlock(c, uri, own, shared, Math.Min(block, cycles - done), measured[c]);
+                        RunBlock(c, uri, floor, own, shared, Math.Min(block, cycles - done), measured[c]);
                     }
                 }
 
@@ -91,7 +94,7 @@ internal static class LifecycleRunner
                     json.Add(new { Run = run, Peer = peer, Contender = s_contenders[c], CyclesPerSecond = measured[c].Rate, Connect = connect, Close = close, measured[c].Unclean });
                 }
 
-                Console.WriteLine(Invariant($"run {run}, {peer}: CWS {measured[0].Rate:N0}/s, own {measured[1].Rate:N0}/s, shared {measured[2].Rate:N0}/s (load {MachineLoad.Now()})"));
+                Console.WriteLine(Invariant($"run {run}, {peer}: CWS {measured[0].Rate:N0}/s, own {measured[1].Rate:N0}/s, shared {measured[2].Rate:N0}/s, floor {measured[3].Rate:N0}/s (load {MachineLoad.Now()})"));
             }
 
             report.AppendLine().AppendLine(Invariant($"Load average at the end of run {run}: {MachineLoad.Now()}.")).AppendLine();
@@ -103,7 +106,7 @@ internal static class LifecycleRunner
         return 0;
     }
 
-    private static void RunBlock(int contender, Uri uri, SidecarOptions own, SidecarOptions shared, int count, Measurement into)
+    private static void RunBlock(int contender, Uri uri, RawCycleFloor floor, SidecarOptions own, SidecarOptions shared, int count, Measurement into)
     {
         long blockStart = Stopwatch.GetTimestamp();
         for (int i = 0; i < count; i++)
@@ -117,6 +120,17 @@ internal static class LifecycleRunner
                 socket.ConnectAsync(uri, CancellationToken.None).GetAwaiter().GetResult();
                 connected = Stopwatch.GetTimestamp();
                 socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None).GetAwaiter().GetResult();
+                closed = Stopwatch.GetTimestamp();
+            }
+            else if (contender == 3)
+            {
+                Socket socket = floor.Open();
+                connected = Stopwatch.GetTimestamp();
+                if (!floor.Close(socket))
+                {
+                    into.Unclean++;
+                }
+
                 closed = Stopwatch.GetTimestamp();
             }
             else
