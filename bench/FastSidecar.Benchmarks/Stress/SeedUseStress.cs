@@ -1,6 +1,11 @@
+using System.Buffers;
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
+using FastSidecar.Benchmarks.Contenders;
+using FastSidecar.Protocol;
 
 namespace FastSidecar.Benchmarks.Stress;
 
@@ -10,10 +15,17 @@ namespace FastSidecar.Benchmarks.Stress;
 /// per wait strategy and for <c>ClientWebSocket</c> (a receive loop on the thread pool, sends blocked on), against every
 /// peer. Rounds rotate through the contenders so the machine's noise lands on all of them.
 /// </summary>
+/// <remarks>
+/// The raw floor is the least any client can cost the application: one thread, no other thread of the client's at
+/// all, a non-blocking socket written and drained by the working thread itself (one <c>send</c> and one <c>recv</c> per
+/// message), one precomputed masked frame. What it loses against pure work is the peer's and the kernel's share of
+/// the two cores, which every client pays.
+/// </remarks>
 internal static class SeedUseStress
 {
     public const string PureWork = "pure CPU work";
     public const string ClientWebSocketName = "ClientWebSocket (receive task)";
+    public const string RawFloorName = "raw socket, one thread (floor)";
     private static readonly TimeSpan s_deadline = TimeSpan.FromSeconds(30);
 
     /// <summary>Wall times in milliseconds, summed over the rounds, per peer and contender.</summary>
@@ -22,7 +34,7 @@ internal static class SeedUseStress
     public static Result Run(StressSettings settings, IReadOnlyList<(string Name, Uri Uri)> peers)
     {
         long workIterations = Calibrate(TimeSpan.FromMicroseconds(20));
-        string[] contenders = [PureWork, .. Enum.GetNames<WaitStrategy>().Select(s => "Sidecar " + s), ClientWebSocketName];
+        string[] contenders = [PureWork, RawFloorName, .. Enum.GetNames<WaitStrategy>().Select(s => "Sidecar " + s), ClientWebSocketName];
         var wall = peers.ToDictionary(p => p.Name, _ => contenders.ToDictionary(c => c, _ => 0.0));
         byte[] payload = new byte[64];
         int perRound = Math.Max(1, settings.SeedMessages / settings.SeedRounds);
@@ -59,6 +71,11 @@ internal static class SeedUseStress
         if (name == ClientWebSocketName)
         {
             return RunClientWebSocket(uri, payload, count, workIterations);
+        }
+
+        if (name == RawFloorName)
+        {
+            return RunRawSocket(uri, payload, count, workIterations);
         }
 
         var strategy = Enum.Parse<WaitStrategy>(name["Sidecar ".Length..]);
@@ -117,6 +134,66 @@ internal static class SeedUseStress
         TimeSpan elapsed = Stopwatch.GetElapsedTime(begin);
         socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None).Wait(TimeSpan.FromSeconds(1));
         return elapsed;
+    }
+
+    private static TimeSpan RunRawSocket(Uri uri, byte[] payload, int count, long workIterations)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            socket.Connect(new IPEndPoint(IPAddress.Loopback, uri.Port));
+            RawSocketContender.Handshake(socket, uri);
+            var writer = new ArrayBufferWriter<byte>(payload.Length + FrameHeader.MaxLength);
+            FrameWriter.WriteFrame(writer, Opcode.Binary, fin: true, payload, mask: true, new MaskKeySource().NextKey());
+            byte[] frame = writer.WrittenSpan.ToArray();
+            long expected = (long)count * (payload.Length + 2); // every echo is a 2-byte header and the 64 B payload
+            long received = 0;
+            byte[] buffer = new byte[64 * 1024];
+            socket.Blocking = false;
+            long begin = Stopwatch.GetTimestamp();
+            for (int i = 0; i < count; i++)
+            {
+                Work(workIterations);
+                for (int sent = 0; sent < frame.Length;)
+                {
+                    int n = socket.Send(frame, sent, frame.Length - sent, SocketFlags.None, out SocketError error);
+                    sent += error == SocketError.Success ? n : error == SocketError.WouldBlock ? 0 : throw new SocketException((int)error);
+                }
+
+                received += Drain(socket, buffer);
+            }
+
+            socket.Blocking = true;
+            socket.ReceiveTimeout = (int)s_deadline.TotalMilliseconds;
+            while (received < expected)
+            {
+                int n = socket.Receive(buffer);
+                received += n > 0 ? n : throw new SocketException((int)SocketError.ConnectionReset);
+            }
+
+            return Stopwatch.GetElapsedTime(begin);
+        }
+        finally
+        {
+            socket.Blocking = true;
+            RawSocketContender.SayGoodbye(socket);
+        }
+    }
+
+    /// <summary>Reads whatever the kernel holds now without waiting; the byte count is all a floor needs.</summary>
+    private static long Drain(Socket socket, byte[] buffer)
+    {
+        long total = 0;
+        while (true)
+        {
+            int n = socket.Receive(buffer, 0, buffer.Length, SocketFlags.None, out SocketError error);
+            if (error == SocketError.WouldBlock)
+            {
+                return total;
+            }
+
+            total += error == SocketError.Success && n > 0 ? n : throw new SocketException((int)(n == 0 ? SocketError.ConnectionReset : error));
+        }
     }
 
     /// <summary>Fixed CPU work: a dependent chain of multiplications the JIT cannot remove or vectorise.</summary>
