@@ -54,7 +54,7 @@ internal static class RoundTripReport
             {
                 string verdict = name == "Sidecar " + nameof(WaitStrategy.SpinThenPark)
                     ? $"default: ≤ 1.10 × pure {Verdict(ms / pure, 1.10)}, below CWS {(ms < cws ? "met" : "MISSED")}"
-                    : name == SeedUseStress.RawFloorName ? "the least any client costs the application here" : "";
+                    : name == SeedUseStress.RawOnWorkingThreadName ? "the I/O done by the working thread itself, no protocol work" : "";
                 md.AppendLine(Invariant($"| {peer} | {name} | {ms:0.0} | {ms / pure:0.00} | {verdict} |"));
             }
         }
