@@ -14,10 +14,11 @@ namespace FastSidecar.Benchmarks.Scale;
 /// connections with and without one connection flooding the same loop.
 /// </summary>
 /// <remarks>
-/// <c>scale [--counts 100,1000] [--modes cws,shared,own] [--peer node|blocking] [--seconds 3] [--echo-only true] [--out file.md]</c>.
+/// <c>scale [--counts 100,1000] [--modes cws,shared,shared-apart,own] [--peer node|blocking] [--seconds 3] [--echo-only true] [--out file.md]</c>.
 /// <c>--echo-only true</c> skips the quiet and flooded round trips (their cells read "-"), for repeated A/B runs of the round robin.
 /// <c>shared</c>: every connection on one <see cref="SidecarLoop"/> (default options); <c>own</c>: a loop each, with
-/// <see cref="WaitStrategy.Blocking"/>; <c>cws</c>: <see cref="System.Net.WebSockets.ClientWebSocket"/>. The Node peer
+/// <see cref="WaitStrategy.Blocking"/>; <c>shared-apart</c>: as <c>shared</c>, but the flooding connection on a second loop;
+/// <c>cws</c>: <see cref="System.Net.WebSockets.ClientWebSocket"/>. The Node peer
 /// runs in another process, so this process's heap and RSS hold only the clients; the blocking server shares the
 /// process (its threads and buffers are then counted too, which the table says).
 /// </remarks>
@@ -80,7 +81,10 @@ internal static class ScaleRunner
     private static string RunOne(string mode, int count, Uri uri, double seconds, bool echoOnly, NodeEchoPeer? node)
     {
         (long heapBefore, long rssBefore) = Footprint();
-        SidecarLoop? shared = mode == "shared" ? new SidecarLoop(new SidecarLoopOptions { Name = "scale shared loop" }) : null;
+        // "shared-apart": the same shared loop for every connection but the first, which floods from a loop of its own,
+        // so that comparing it with "shared" tells what sharing the loop with the flood costs the quiet connections.
+        SidecarLoop? shared = mode is "shared" or "shared-apart" ? new SidecarLoop(new SidecarLoopOptions { Name = "scale shared loop" }) : null;
+        SidecarLoop? apart = mode == "shared-apart" ? new SidecarLoop(new SidecarLoopOptions { Name = "scale flood loop" }) : null;
         var clients = new ScaleClient[count];
         long start = Stopwatch.GetTimestamp();
         for (int i = 0; i < count; i++)
@@ -88,7 +92,7 @@ internal static class ScaleRunner
             clients[i] = mode switch
             {
                 "cws" => new ClientWebSocketScaleClient(uri),
-                "shared" => new SidecarScaleClient(SidecarWebSocket.Connect(uri, new SidecarOptions { Loop = shared, CloseTimeout = TimeSpan.FromSeconds(2) })),
+                "shared" or "shared-apart" => new SidecarScaleClient(SidecarWebSocket.Connect(uri, new SidecarOptions { Loop = i == 0 && apart is not null ? apart : shared, CloseTimeout = TimeSpan.FromSeconds(2) })),
                 "own" => new SidecarScaleClient(SidecarWebSocket.Connect(uri, new SidecarOptions { WaitStrategy = WaitStrategy.Blocking, CloseTimeout = TimeSpan.FromSeconds(2) })),
                 _ => throw new ArgumentException($"Unknown mode {mode}."),
             };
@@ -127,7 +131,14 @@ internal static class ScaleRunner
         }
 
         shared?.Dispose();
-        string name = mode switch { "cws" => "ClientWebSocket", "shared" => "FastSidecar, one shared loop", _ => "FastSidecar, a loop each (Blocking)" };
+        apart?.Dispose();
+        string name = mode switch
+        {
+            "cws" => "ClientWebSocket",
+            "shared" => "FastSidecar, one shared loop",
+            "shared-apart" => "FastSidecar, one shared loop, the flooding connection on another",
+            _ => "FastSidecar, a loop each (Blocking)",
+        };
         return string.Create(CultureInfo.InvariantCulture,
             $"| {name} | {count:N0} | {connectMs:0} | {(heapIdle - heapBefore) / 1024.0 / count:0.0} | {(rssIdle - rssBefore) / 1024.0 / count:0.0} | {echoRate:N0} | {latencyCells} | {clientCpuPerEcho:0.0} | {peerCores} | {load} |");
     }
