@@ -148,6 +148,11 @@ internal sealed partial class WebSocketSession
         {
             while (!_closeReceived && _receivePaused == 0 && _phase != SessionPhase.Closed)
             {
+                if (TakeWholeFrames(ref buffer))
+                {
+                    continue;
+                }
+
                 FrameReadStatus status = _reader.Read(ref buffer, out InboundMessage message);
                 if (status == FrameReadStatus.NeedMoreData)
                 {
@@ -176,6 +181,38 @@ internal sealed partial class WebSocketSession
             // new bytes arrived.
             input.AdvanceTo(buffer.Start, needMore ? buffer.End : buffer.Start);
         }
+    }
+
+    /// <summary>
+    /// Delivers every whole small data frame at the start of the buffer's first segment, slicing the sequence once
+    /// for all of them; false when there was none (the general path reads the next frame).
+    /// </summary>
+    private bool TakeWholeFrames(ref ReadOnlySequence<byte> buffer)
+    {
+        if (!_reader.AtWholeFrameBoundary)
+        {
+            return false;
+        }
+
+        ReadOnlySpan<byte> span = buffer.FirstSpan;
+        long available = buffer.Length;
+        int consumed = 0;
+        try
+        {
+            while (_receivePaused == 0 && _phase != SessionPhase.Closed
+                && _reader.TryReadWholeFrame(span[consumed..], available - consumed, out InboundMessage message, out int frameLength))
+            {
+                // Consumed before delivery, as the general path does: a message the full queue refuses is held, not reread.
+                consumed += frameLength;
+                OnFrameEvent(FrameReadStatus.Message, message);
+            }
+        }
+        finally
+        {
+            buffer = buffer.Slice(consumed);
+        }
+
+        return consumed > 0;
     }
 
     private void OnFrameEvent(FrameReadStatus status, in InboundMessage message)

@@ -160,4 +160,94 @@ public sealed class FrameReaderWholeFrameTests
 
         Assert.Equal(0, pool.Outstanding);
     }
+
+    [Fact]
+    public void Whole_frames_taken_from_a_span_then_the_general_path_give_the_same_messages_wherever_the_segments_are_cut()
+    {
+        byte[] kilobyte = new byte[1024];
+        new Random(11).NextBytes(kilobyte);
+        byte[] stream = Concat(
+            Build(Opcode.Binary, fin: true, [1, 2, 3], mask: false),
+            Build(Opcode.Text, fin: true, Encoding.UTF8.GetBytes("h\u00e9llo"), mask: false),
+            Build(Opcode.Binary, fin: true, kilobyte, mask: false),
+            Build(Opcode.Text, fin: false, "frag"u8, mask: false),
+            Build(Opcode.Ping, fin: true, "p"u8, mask: false),
+            Build(Opcode.Continuation, fin: true, "ment"u8, mask: false),
+            Build(Opcode.Binary, fin: true, [9], mask: false),
+            Build(Opcode.Binary, fin: true, [], mask: false));
+        List<ReadEvent> expected = ReadAll(WebSocketRole.Client, stream);
+        Assert.Equal(6, expected.Count(e => e.Status == FrameReadStatus.Message));
+
+        for (int cut = 0; cut <= stream.Length; cut++)
+        {
+            var pool = new SidecarBufferPool(trackRentals: true);
+            var events = new List<ReadEvent>();
+            ReadOnlySequence<byte> sequence = BufferSegment.Sequence(stream.AsMemory(0, cut), stream.AsMemory(cut));
+            using (var reader = new FrameReader(WebSocketRole.Client, 1 << 20, pool, layOutInBlocks: true))
+            {
+                while (true)
+                {
+                    // As the session does: every whole frame at the start of the first segment, one slice, then one
+                    // frame by the general path, which also ends a fragmented message the span step must not enter.
+                    if (reader.AtWholeFrameBoundary)
+                    {
+                        ReadOnlySpan<byte> span = sequence.FirstSpan;
+                        int consumed = 0;
+                        while (reader.TryReadWholeFrame(span[consumed..], sequence.Length - consumed, out InboundMessage whole, out int frameLength))
+                        {
+                            consumed += frameLength;
+                            events.Add(new ReadEvent(FrameReadStatus.Message, whole.Type, whole.Span.ToArray()));
+                            whole.Release(pool);
+                        }
+
+                        sequence = sequence.Slice(consumed);
+                        if (consumed > 0)
+                        {
+                            continue;
+                        }
+                    }
+
+                    FrameReadStatus status = reader.Read(ref sequence, out InboundMessage message);
+                    if (status == FrameReadStatus.NeedMoreData)
+                    {
+                        break;
+                    }
+
+                    events.Add(status == FrameReadStatus.Message
+                        ? new ReadEvent(status, message.Type, message.Span.ToArray())
+                        : new ReadEvent(status, null, reader.ControlPayload.ToArray()));
+                    if (status == FrameReadStatus.Message)
+                    {
+                        message.Release(pool);
+                    }
+                }
+
+                reader.EndBurst();
+            }
+
+            Assert.True(sequence.IsEmpty, $"cut at {cut}: {sequence.Length} bytes left unread");
+            Assert.Equal(0, pool.Outstanding);
+            Assert.Equal(expected.Count, events.Count);
+            for (int i = 0; i < expected.Count; i++)
+            {
+                Assert.True(expected[i].Same(events[i]), $"cut at {cut}: event {i} differs");
+            }
+        }
+    }
+
+    [Fact]
+    public void Inside_a_fragmented_message_the_reader_is_not_at_a_whole_frame_boundary()
+    {
+        var pool = new SidecarBufferPool(trackRentals: true);
+        using var reader = new FrameReader(WebSocketRole.Client, 1 << 20, pool, layOutInBlocks: true);
+        Assert.True(reader.AtWholeFrameBoundary);
+        var sequence = new ReadOnlySequence<byte>(Build(Opcode.Text, fin: false, "par"u8, mask: false));
+        Assert.Equal(FrameReadStatus.NeedMoreData, reader.Read(ref sequence, out _));
+        Assert.False(reader.AtWholeFrameBoundary);
+        var end = new ReadOnlySequence<byte>(Build(Opcode.Continuation, fin: true, "t"u8, mask: false));
+        Assert.Equal(FrameReadStatus.Message, reader.Read(ref end, out InboundMessage message));
+        Assert.True(reader.AtWholeFrameBoundary);
+        message.Release(pool);
+        reader.EndBurst();
+    }
 }
