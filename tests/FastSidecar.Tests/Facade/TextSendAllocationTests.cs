@@ -5,7 +5,8 @@ namespace FastSidecar.Tests.Facade;
 /// <summary>
 /// Text sends in steady state allocate nothing on the sending thread. Run alone: every pool's arrays come from the
 /// process-wide size classes, and a test beside this one that holds thousands of small buffers out empties the class a
-/// text send rents from, so the send would allocate for a reason that is not its own.
+/// text send rents from, so the send would allocate for a reason that is not its own. The warm-up takes the wait
+/// paths too (a receive that parks, a send that wakes a parked loop): the first park of a thread allocates once.
 /// </summary>
 [Collection(ResourceCountingGroup.Name)]
 public sealed class TextSendAllocationTests(EchoServerFixture fixture) : IClassFixture<EchoServerFixture>
@@ -25,6 +26,20 @@ public sealed class TextSendAllocationTests(EchoServerFixture fixture) : IClassF
             ws.Receive(Generous).Dispose();
         }
 
+        // Steady state includes the wait paths, which a quick loop on an idle machine may never take during the
+        // warm-up above: a receive that parks (nothing is pending, so it spins, parks and times out), and a send that
+        // finds the loop parked and wakes it. Each does some one-time work on its first use on this thread.
+        Assert.False(ws.TryReceive(TimeSpan.FromMilliseconds(20), out _));
+        Assert.True(ws.Connection.ReceiveQueue.ConsumerParks > 0, "the warm-up receive did not park");
+        long wakes = ws.Connection.Loop.WakeSignals;
+        for (int i = 0; i < 200 && ws.Connection.Loop.WakeSignals == wakes; i++)
+        {
+            Thread.Sleep(2); // longer than the loop's spin, so it parks and the send below wakes it
+            ws.Send(Text.AsSpan());
+            ws.Receive(Generous).Dispose();
+        }
+
+        Assert.True(ws.Connection.Loop.WakeSignals > wakes, "no warm-up send woke the parked loop");
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 1_000; i++)
         {
