@@ -62,7 +62,10 @@ internal sealed partial class BoundedSpmcQueue<T>
         return tail.TryEnqueue(item) || TryAddSlow(tail, item);
     }
 
-    /// <summary>Producer: the tail ring is full. Grows the queue if the budget allows.</summary>
+    /// <summary>
+    /// Producer: adds <paramref name="item"/> to the tail ring unpublished (see <see cref="TryEnqueueUnannounced"/>);
+    /// <paramref name="published"/> says whether waiting items were made visible. A full ring publishes what waits, then grows.
+    /// </summary>
     private bool TryAddDeferred(in T item, out bool published)
     {
         SpmcRing<T> tail = _tail ?? ThrowRecycled();
@@ -77,6 +80,7 @@ internal sealed partial class BoundedSpmcQueue<T>
         return TryAddSlow(tail, item);
     }
 
+    /// <summary>Producer: the tail ring is full. Grows the queue if the budget allows.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool TryAddSlow(SpmcRing<T> tail, in T item)
     {
