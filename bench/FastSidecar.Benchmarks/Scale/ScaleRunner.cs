@@ -14,7 +14,7 @@ namespace FastSidecar.Benchmarks.Scale;
 /// connections with and without one connection flooding the same loop.
 /// </summary>
 /// <remarks>
-/// <c>scale [--counts 100,1000] [--modes cws,shared,shared-apart,own] [--peer node|blocking] [--seconds 3] [--echo-only true] [--out file.md]</c>.
+/// <c>scale [--counts 100,1000] [--modes cws,shared,shared-apart,own] [--peer node|blocking|node,blocking] [--seconds 3] [--echo-only true] [--out file.md]</c>.
 /// <c>--echo-only true</c> skips the quiet and flooded round trips (their cells read "-"), for repeated A/B runs of the round robin.
 /// <c>shared</c>: every connection on one <see cref="SidecarLoop"/> (default options); <c>own</c>: a loop each, with
 /// <see cref="WaitStrategy.Blocking"/>; <c>shared-apart</c>: as <c>shared</c>, but the flooding connection on a second loop;
@@ -52,27 +52,47 @@ internal static class ScaleRunner
             }
         }
 
-        using IDisposable peer = peerName == "node" ? NodeEchoPeer.Start() : new BlockingEchoServer();
-        Uri uri = peer is NodeEchoPeer node ? node.Uri : ((BlockingEchoServer)peer).Uri;
-        var report = new StringBuilder();
-        report.AppendLine(CultureInfo.InvariantCulture, $"Command: `dotnet run -c Release --project bench/FastSidecar.Benchmarks -- scale {string.Join(' ', args.ToArray())}`  ");
-        report.AppendLine(CultureInfo.InvariantCulture, $"{RuntimeInformation.FrameworkDescription}, {Environment.ProcessorCount} cores, peer {peerName}, started {DateTimeOffset.UtcNow:u}, load average at start {MachineLoad.Now()}.").AppendLine();
-        report.AppendLine("| client | connections | connect all (ms) | managed heap / conn (KiB) | RSS / conn (KiB) | echoes/s round robin | quiet p50 / p99 (µs) | quiet p50 / p99 while one floods (µs) | flood echoes/s | client CPU / echo (µs) | peer CPU (cores) | load |");
-        report.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
-        Console.Write(report);
-        foreach (int count in counts)
+        // --peer node,blocking: both peers in one run, each count and mode against one, then the other.
+        string[] peerNames = peerName.Split(',');
+        var peers = new List<(string Name, IDisposable Peer, Uri Uri)>();
+        try
         {
-            foreach (string mode in modes)
+            foreach (string name in peerNames)
             {
-                string row = RunOne(mode, count, uri, seconds, echoOnly, peer as NodeEchoPeer);
-                Console.WriteLine(row);
-                report.AppendLine(row);
+                IDisposable peer = name == "node" ? NodeEchoPeer.Start() : new BlockingEchoServer();
+                peers.Add((name, peer, peer is NodeEchoPeer node ? node.Uri : ((BlockingEchoServer)peer).Uri));
+            }
+
+            var report = new StringBuilder();
+            report.AppendLine(CultureInfo.InvariantCulture, $"Command: `dotnet run -c Release --project bench/FastSidecar.Benchmarks -- scale {string.Join(' ', args.ToArray())}`  ");
+            report.AppendLine(CultureInfo.InvariantCulture, $"{RuntimeInformation.FrameworkDescription}, {Environment.ProcessorCount} cores, peer {peerName}, started {DateTimeOffset.UtcNow:u}, load average at start {MachineLoad.Now()}.").AppendLine();
+            report.AppendLine("| peer | client | connections | connect all (ms) | managed heap / conn (KiB) | RSS / conn (KiB) | echoes/s round robin | quiet p50 / p99 (µs) | quiet p50 / p99 while one floods (µs) | flood echoes/s | client CPU / echo (µs) | peer CPU (cores) | load |");
+            report.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+            Console.Write(report);
+            foreach (int count in counts)
+            {
+                foreach ((string name, IDisposable peer, Uri uri) in peers)
+                {
+                    foreach (string mode in modes)
+                    {
+                        string row = $"| {name} " + RunOne(mode, count, uri, seconds, echoOnly, peer as NodeEchoPeer);
+                        Console.WriteLine(row);
+                        report.AppendLine(row);
+                    }
+                }
+            }
+
+            if (output is not null)
+            {
+                File.AppendAllText(output, report.AppendLine().ToString());
             }
         }
-
-        if (output is not null)
+        finally
         {
-            File.AppendAllText(output, report.AppendLine().ToString());
+            foreach ((_, IDisposable peer, _) in peers)
+            {
+                peer.Dispose();
+            }
         }
 
         return 0;
