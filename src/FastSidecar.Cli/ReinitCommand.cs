@@ -191,6 +191,10 @@ internal static class ReinitCommand
 
                 warm.Value = warm.MaxValue;
                 ProgressTask run = context.AddTask($"{settings.Cycles:N0} cycles, fault {settings.Fault}", maxValue: settings.Cycles);
+                // The display's first render loads the terminal's capabilities and a Unicode width table (about 180 KB
+                // that lives on); it runs on the display's own timer, and a short warm-up may finish before it. Render
+                // now, so that the census counts the connections' growth, not the display's.
+                context.Refresh();
                 SettleServer(rig.Server);
                 descriptorsBefore = ProcessCensus.DescribeFileDescriptors();
                 before = ProcessCensus.Take();
