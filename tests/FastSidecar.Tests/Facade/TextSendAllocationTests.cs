@@ -7,6 +7,7 @@ namespace FastSidecar.Tests.Facade;
 /// process-wide size classes, and a test beside this one that holds thousands of small buffers out empties the class a
 /// text send rents from, so the send would allocate for a reason that is not its own. The warm-up takes the wait
 /// paths too (a receive that parks, a send that wakes a parked loop): the first park of a thread allocates once.
+/// Messages during which the runtime compiled a method are left out of the count (see the measured loop).
 /// </summary>
 [Collection(ResourceCountingGroup.Name)]
 public sealed class TextSendAllocationTests(EchoServerFixture fixture) : IClassFixture<EchoServerFixture>
@@ -40,13 +41,30 @@ public sealed class TextSendAllocationTests(EchoServerFixture fixture) : IClassF
         }
 
         Assert.True(ws.Connection.Loop.WakeSignals > wakes, "no warm-up send woke the parked loop");
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1_000; i++)
+
+        // A message during which the runtime compiled a method is not steady state, and is left out: on a loaded
+        // machine the wake path (taken only when the loop has parked) reaches tiered compilation's call-count threshold
+        // late, and the runtime then charges 32 B to the calling thread, once per method. A probe of 30,000 messages
+        // beside two busy loops saw it 7 times in 8 runs, every time in a send that woke the loop and with a method
+        // compiled during that very message; with tiered compilation off, never in 24 runs. An allocation of our own
+        // would show in every message of its kind, and those are all still counted.
+        long allocated = 0;
+        int measured = 0;
+        for (int i = 0; i < 5_000 && measured < 1_000; i++)
         {
+            long compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+            long before = GC.GetAllocatedBytesForCurrentThread();
             ws.Send(Text.AsSpan());
             ws.Receive(Generous).Dispose();
+            long after = GC.GetAllocatedBytesForCurrentThread();
+            if (System.Runtime.JitInfo.GetCompiledMethodCount() == compiled)
+            {
+                allocated += after - before;
+                measured++;
+            }
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(1_000, measured);
+        Assert.Equal(0, allocated);
     }
 }
