@@ -193,7 +193,9 @@ internal static class ReinitCommand
                 ProgressTask run = context.AddTask($"{settings.Cycles:N0} cycles, fault {settings.Fault}", maxValue: settings.Cycles);
                 // The display's first render loads the terminal's capabilities and a Unicode width table (about 180 KB
                 // that lives on); it runs on the display's own timer, and a short warm-up may finish before it. Render
-                // now, so that the census counts the connections' growth, not the display's.
+                // now, so that the census counts the connections' growth, not the display's. (What it loads once a
+                // task has run for about a second can still land after the baseline: about 70 KB, in one run in
+                // fifteen of 1,500 cycles with the default warm-up.)
                 context.Refresh();
                 SettleServer(rig.Server);
                 descriptorsBefore = ProcessCensus.DescribeFileDescriptors();

@@ -112,6 +112,7 @@ public sealed class SharedLoopStopTests(EchoServerFixture fixture) : IClassFixtu
         // consumers on a single-consumer ring (lost counts, double returns, an ArgumentNullException).
         var pool = new SidecarBufferPool();
         var loop = new SidecarLoop(new SidecarLoopOptions { Name = "wedged" });
+        using var gate = new ManualResetEventSlim(false);
         try
         {
             var ws = SidecarWebSocket.Connect(fixture.Server.UriFor(FastSidecar.Testing.EchoServerFault.Silent), new SidecarOptions
@@ -121,8 +122,15 @@ public sealed class SharedLoopStopTests(EchoServerFixture fixture) : IClassFixtu
                 CloseTimeout = TimeSpan.FromMilliseconds(100),
                 JoinTimeout = TimeSpan.FromMilliseconds(100),
             });
-            using var gate = new ManualResetEventSlim(false);
-            loop.Post(() => gate.Wait());
+            using var wedged = new ManualResetEventSlim(false);
+            loop.Post(() =>
+            {
+                wedged.Set();
+                gate.Wait();
+            });
+            // Sent only once the loop is inside the wedge: a loop still finishing a turn (a drain after the handshake's
+            // last read) would otherwise write them all out first, and nothing would be left for Exit to leave alone.
+            Assert.True(wedged.Wait(Wait));
             for (int i = 0; i < 1_000; i++)
             {
                 Assert.True(ws.TrySend(new byte[128]));
@@ -139,6 +147,7 @@ public sealed class SharedLoopStopTests(EchoServerFixture fixture) : IClassFixtu
         }
         finally
         {
+            gate.Set(); // a failed assertion must not leave the loop, and its connection, wedged for the tests after it
             loop.Stop(Wait);
         }
     }
