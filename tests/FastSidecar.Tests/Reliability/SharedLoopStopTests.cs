@@ -128,8 +128,8 @@ public sealed class SharedLoopStopTests(EchoServerFixture fixture) : IClassFixtu
                 wedged.Set();
                 gate.Wait();
             });
-            // Sent only once the loop is inside the wedge: a loop still finishing a turn (a drain after the handshake's
-            // last read) would otherwise write them all out first, and nothing would be left for Exit to leave alone.
+            // Sent only once the loop is inside the wedge: a loop that has not reached it yet may write them all out
+            // first, and then nothing is left for Exit to leave alone (seen once in a clean run: no buffer out).
             Assert.True(wedged.Wait(Wait));
             for (int i = 0; i < 1_000; i++)
             {
