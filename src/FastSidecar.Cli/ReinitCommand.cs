@@ -175,27 +175,31 @@ internal static class ReinitCommand
         Dictionary<string, string> descriptorsAfter = [];
         TimeSpan elapsed = TimeSpan.Zero;
 
+        // Rendered only where this thread asks (AutoRefresh off): the display then never renders, nor loads what its
+        // first render loads, between the two censuses on a timer of its own.
         console.Progress()
             .AutoClear(false)
+            .AutoRefresh(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .Start(context =>
             {
                 // Warm-up and both censuses run inside the progress display, so its own rendering state is already in
                 // the baseline and does not count as growth.
                 ProgressTask warm = context.AddTask("warm-up", maxValue: Math.Max(1, settings.Warmup));
+                var display = new DisplayClock(context);
                 for (int i = 0; i < settings.Warmup; i++)
                 {
                     RunCycle(rig, i);
                     warm.Increment(1);
+                    display.RefreshIfDue();
                 }
 
                 warm.Value = warm.MaxValue;
                 ProgressTask run = context.AddTask($"{settings.Cycles:N0} cycles, fault {settings.Fault}", maxValue: settings.Cycles);
-                // The display's first render loads the terminal's capabilities and a Unicode width table (about 180 KB
-                // that lives on); it runs on the display's own timer, and a short warm-up may finish before it. Render
-                // now, so that the census counts the connections' growth, not the display's. (What it loads once a
-                // task has run for about a second can still land after the baseline: about 70 KB, in one run in
-                // fifteen of 1,500 cycles with the default warm-up.)
+                // Everything the display loads once and keeps (the terminal's capabilities and a Unicode width table,
+                // about 180 KB, and what its time columns' format needs) is loaded here, before the baseline, so that
+                // the census counts the connections' growth and not the display's.
+                DisplayClock.LoadTimeFormats();
                 context.Refresh();
                 SettleServer(rig.Server);
                 descriptorsBefore = ProcessCensus.DescribeFileDescriptors();
@@ -207,7 +211,10 @@ internal static class ReinitCommand
                 {
                     RunCycle(rig, settings.Warmup + i);
                     run.Increment(1);
+                    display.RefreshIfDue();
                 }
+
+                context.Refresh();
 
                 elapsed = Stopwatch.GetElapsedTime(start);
                 rig.Recording = false;
@@ -226,6 +233,26 @@ internal static class ReinitCommand
         var steps = rig.StepOrder.Select(name => (name, rig.StepLatency[name].Summary())).ToList();
         return new Result(settings.Cycles, elapsed, rig.Counts, steps, rig.ExitTotal.Summary(), before, after, leaks,
             ProcessCensus.NewDescriptors(descriptorsBefore, descriptorsAfter));
+    }
+
+    /// <summary>Renders the progress display about ten times a second, on the thread that runs the cycles.</summary>
+    private sealed class DisplayClock(ProgressContext context)
+    {
+        private static readonly long s_period = Stopwatch.Frequency / 10;
+        private long _next = Stopwatch.GetTimestamp() + s_period;
+
+        public void RefreshIfDue()
+        {
+            long now = Stopwatch.GetTimestamp();
+            if (now >= _next)
+            {
+                _next = now + s_period;
+                context.Refresh();
+            }
+        }
+
+        /// <summary>Formats a time the way the elapsed and remaining columns do, which loads the culture's time formats.</summary>
+        public static void LoadTimeFormats() => _ = $"{TimeSpan.FromSeconds(1):hh\\:mm\\:ss}";
     }
 
     private static bool SettleServer(LoopbackEchoServer server) => SpinWait.SpinUntil(() => server.LiveSessions == 0, s_settleTimeout);
