@@ -467,6 +467,23 @@ public class GrowingQueueTests
                     taken++;
                 }
 
+                if (grows && queue.CurrentRingSize <= BoundedMpscQueue<Item>.InitialSlots)
+                {
+                    // Trims racing the producers may have shrunk the ring already. The producers are paused, so this
+                    // thread grows it again itself (any thread may produce), then takes back what it added: the quiet
+                    // period below then always starts from a grown ring.
+                    for (int k = 0; k < capacity / 2; k++)
+                    {
+                        Assert.True(queue.TryEnqueue(new Item(-1, k)));
+                    }
+
+                    for (int k = 0; k < capacity / 2; k++)
+                    {
+                        Assert.True(queue.TryDequeue(out Item filler));
+                        Assert.Equal(new Item(-1, k), filler);
+                    }
+                }
+
                 int grown = queue.CurrentRingSize;
                 maxRing = Math.Max(maxRing, grown);
                 queue.TrimIfQuiet(); // the period that ends here held the drain: too busy to shrink
