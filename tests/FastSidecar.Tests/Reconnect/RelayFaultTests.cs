@@ -138,17 +138,25 @@ public sealed class RelayFaultTests(EchoServerFixture fixture) : IClassFixture<E
             Reconnect = new ReconnectPolicy { InitialDelay = TimeSpan.Zero, MaxDelay = TimeSpan.Zero },
         };
         var ws = SidecarWebSocket.Connect(relay.UriFor(), options);
-        relay.Delay = TimeSpan.FromSeconds(30); // the next handshake's bytes sit in the relay
-        relay.CutAll();
-        ReconnectDriver.WaitFor(() => relay.Accepted == 2, TimeSpan.FromSeconds(5), "the reconnect attempt");
-        ws.Send("queued during the attempt");
-        Assert.Equal(SidecarWebSocketState.Reconnecting, ws.State);
+        try
+        {
+            relay.Delay = TimeSpan.FromSeconds(30); // the next handshake's bytes sit in the relay
+            relay.CutAll();
+            ReconnectDriver.WaitFor(() => relay.Accepted == 2, TimeSpan.FromSeconds(5), "the reconnect attempt");
+            ws.Send("queued during the attempt");
+            Assert.Equal(SidecarWebSocketState.Reconnecting, ws.State);
 
-        var clock = Stopwatch.StartNew();
-        ShutdownReport report = ws.Exit();
-        Assert.True(clock.Elapsed < options.CloseTimeout + options.JoinTimeout + TimeSpan.FromMilliseconds(100), $"Exit took {clock.Elapsed}");
-        Assert.Equal(1, report.MessagesNotSent);
-        Assert.True(report.ThreadJoined);
+            var clock = Stopwatch.StartNew();
+            ShutdownReport report = ws.Exit();
+            Assert.True(clock.Elapsed < options.CloseTimeout + options.JoinTimeout + TimeSpan.FromMilliseconds(100), $"Exit took {clock.Elapsed}");
+            Assert.Equal(1, report.MessagesNotSent);
+            Assert.True(report.ThreadJoined);
+        }
+        finally
+        {
+            // A failed wait must not leave the connection and its loop thread to the tests that count them after it.
+            ws.Exit();
+        }
     }
 
     /// <summary>Draws the top of every range: a backoff as long as the cap.</summary>
