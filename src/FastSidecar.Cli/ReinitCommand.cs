@@ -214,9 +214,8 @@ internal static class ReinitCommand
                     display.RefreshIfDue();
                 }
 
+                elapsed = Stopwatch.GetElapsedTime(start); // the final render below is not the cycles' time
                 context.Refresh();
-
-                elapsed = Stopwatch.GetElapsedTime(start);
                 rig.Recording = false;
                 settled = SettleServer(rig.Server);
                 after = ProcessCensus.Take();
